@@ -1,0 +1,365 @@
+"""Generate plain C++17 headers and a ROOT selection file from a parsed datamodel.
+
+For each datatype X podio's storage layout is reproduced: `XData` (members, then begin/end
+indices of vector members and OneToMany relations), and `XCollection` holding a
+`std::vector<XData>`, one `std::vector<podio::ObjectID>` per relation and one `std::vector<T>`
+per vector member. Because memory equals the on-disk layout, ROOT reads straight into a
+collection and numpy views need no conversion. Handles `X` (read-only) and `MutableX` give
+podio's object API with getters, setters and relation navigation.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from k4mlinference.datamodel.model import Datamodel, Datatype, Member, load_builtin_datamodels
+
+CORE_INCLUDE = "k4ml/podio_types.h"
+
+
+def _ns_open(ns: str) -> str:
+    return "".join(f"namespace {p} {{\n" for p in ns.split("::")) if ns else ""
+
+
+def _ns_close(ns: str) -> str:
+    return "".join("}\n" for _ in ns.split("::")) if ns else ""
+
+
+def _getter(name: str) -> str:
+    return "get" + name[0].upper() + name[1:]
+
+
+def _setter(name: str) -> str:
+    return "set" + name[0].upper() + name[1:]
+
+
+def _adder(name: str) -> str:
+    return "addTo" + name[0].upper() + name[1:]
+
+
+def _default_init(m: Member) -> str:
+    return "{" + m.default + "}" if m.default not in (None, "") else "{}"
+
+
+class _Gen:
+    def __init__(self, dm: Datamodel, upstream: list[Datamodel]):
+        self.dm = dm
+        self.upstream = upstream
+        self.interfaces = {n for d in [dm, *upstream] for n in d.interfaces}
+        self.known_types = {n for d in [dm, *upstream] for n in d.datatypes}
+
+    # ---------------------------------------------------------------- components & data
+    def component(self, c) -> str:
+        lines = [_ns_open(c.namespace), f"/// {c.description}".rstrip(), f"struct {c.bare_name} {{"]
+        for m in c.members:
+            lines.append(f"  {m.cpp_type} {m.name}{_default_init(m)};  // {m.doc}".rstrip(" /"))
+        lines += ["};", _ns_close(c.namespace)]
+        return "\n".join(lines)
+
+    def data_struct(self, dt: Datatype) -> str:
+        if dt.link:
+            return ""
+        lines = [_ns_open(dt.namespace), f"/// Persistent data of {dt.name}: {dt.description}", f"struct {dt.bare_name}Data {{"]
+        for m in dt.members:
+            lines.append(f"  {m.cpp_type} {m.name}{_default_init(m)};")
+        for f in dt.range_fields:
+            lines.append(f"  unsigned int {f}{{0}};")
+        lines += ["};", _ns_close(dt.namespace)]
+        return "\n".join(lines)
+
+    # ---------------------------------------------------------------- handles
+    def target_is_resolvable(self, t: str) -> bool:
+        return t in self.known_types and t not in self.interfaces
+
+    def handle_decl(self, dt: Datatype) -> str:
+        X = dt.bare_name
+        L = [_ns_open(dt.namespace)]
+        L.append(f"/// Read-only handle to one {dt.name} in its collection.")
+        L.append(f"class {X} {{\npublic:")
+        L.append(f"  using collection_type = {X}Collection;")
+        L.append(f"  {X}() = default;")
+        L.append(f"  {X}(const {X}Collection* coll, std::size_t idx) : m_coll(coll), m_idx(idx) {{}}")
+        L.append("  bool isAvailable() const { return m_coll != nullptr; }")
+        L.append("  std::size_t getIndex() const { return m_idx; }")
+        L.append("  podio::ObjectID getObjectID() const;")
+        L.append(f"  const {X}Collection* getCollection() const {{ return m_coll; }}")
+        L.append(f"  bool operator==(const {X}& o) const {{ return m_coll == o.m_coll && m_idx == o.m_idx; }}")
+        L.append(f"  bool operator!=(const {X}& o) const {{ return !(*this == o); }}")
+        L.append(f"  const {dt.data_type}& getData() const;")
+        for m in dt.members:
+            L.append(f"  const {m.cpp_type}& {_getter(m.name)}() const;")
+        for m in dt.vector_members:
+            L.append(f"  k4ml::Span<const {m.cpp_type}> {_getter(m.name)}() const;")
+        for r in dt.one_to_many:
+            L.append(f"  k4ml::Span<const podio::ObjectID> {r.name}IDs() const;")
+            L.append(f"  std::size_t {r.name}_size() const {{ return {r.name}IDs().size(); }}")
+            if self.target_is_resolvable(r.type):
+                L.append(f"  std::vector<{r.type}> {_getter(r.name)}() const;")
+                L.append(f"  {r.type} {_getter(r.name)}(std::size_t i) const;")
+        for r in dt.one_to_one:
+            L.append(f"  const podio::ObjectID& {r.name}ID() const;")
+            if self.target_is_resolvable(r.type):
+                L.append(f"  {r.type} {_getter(r.name)}() const;")
+        L.append(f"\nprotected:\n  const {X}Collection* m_coll{{nullptr}};\n  std::size_t m_idx{{0}};\n}};\n")
+        L.append(f"/// Writable handle; obtained from {X}Collection::create().")
+        L.append(f"class Mutable{X} : public {X} {{\npublic:")
+        L.append(f"  Mutable{X}() = default;")
+        L.append(f"  Mutable{X}({X}Collection* coll, std::size_t idx) : {X}(coll, idx) {{}}")
+        L.append(f"  {dt.data_type}& data() const;")
+        for m in dt.members:
+            L.append(f"  void {_setter(m.name)}(const {m.cpp_type}& v) const;")
+            L.append(f"  {m.cpp_type}& {m.name}() const;")
+        for m in dt.vector_members:
+            L.append(f"  void {_adder(m.name)}(const {m.cpp_type}& v) const;")
+        for r in dt.one_to_many:
+            L.append(f"  void {_adder(r.name)}(const podio::ObjectID& id) const;")
+            if r.type in self.known_types or r.type in self.interfaces:
+                if r.type in self.interfaces:
+                    for t in self.interface_types(r.type):
+                        L.append(f"  void {_adder(r.name)}(const {t}& o) const {{ {_adder(r.name)}(o.getObjectID()); }}")
+                else:
+                    L.append(f"  void {_adder(r.name)}(const {r.type}& o) const;")
+        for r in dt.one_to_one:
+            L.append(f"  void {_setter(r.name)}(const podio::ObjectID& id) const;")
+            if r.type in self.interfaces:
+                for t in self.interface_types(r.type):
+                    L.append(f"  void {_setter(r.name)}(const {t}& o) const {{ {_setter(r.name)}(o.getObjectID()); }}")
+            elif r.type in self.known_types:
+                L.append(f"  void {_setter(r.name)}(const {r.type}& o) const;")
+        L.append("};")
+        L.append(_ns_close(dt.namespace))
+        return "\n".join(L)
+
+    def interface_types(self, iface: str) -> list[str]:
+        for d in [self.dm, *self.upstream]:
+            if iface in d.interfaces:
+                return d.interfaces[iface].types
+        return []
+
+    # ---------------------------------------------------------------- collections
+    def collection_decl(self, dt: Datatype) -> str:
+        X = dt.bare_name
+        D = dt.data_type
+        L = [_ns_open(dt.namespace)]
+        L.append(f"/// Collection of {dt.name}, stored as podio stores it on disk.")
+        L.append(f"class {X}Collection : public k4ml::CollectionBase {{\npublic:")
+        L.append(f"  using value_type = {X};\n  using mutable_type = Mutable{X};\n  using data_type = {D};")
+        L.append("  std::size_t size() const override { return m_data.size(); }")
+        L.append("  bool empty() const { return m_data.empty(); }")
+        L.append(f'  std::string getTypeName() const override {{ return "{dt.collection_type}"; }}')
+        L.append(f'  std::string getValueTypeName() const override {{ return "{dt.name}"; }}')
+        L.append(f'  std::string getDataTypeName() const override {{ return "{D}"; }}')
+        schema = 1 if dt.link else self.dm.schema_version
+        L.append(f"  unsigned int getSchemaVersion() const override {{ return {schema}; }}")
+        clear = ["m_data.clear();"] + [f"m_rel_{r.name}.clear();" for r in dt.relations]
+        clear += [f"m_vec_{m.name}.clear();" for m in dt.vector_members]
+        L.append(f"  void clear() override {{ {' '.join(clear)} }}")
+        L.append("  void* dataBuffer() override { return &m_data; }")
+        L.append(f"  std::size_t elementSize() const override {{ return sizeof({D}); }}")
+        rels = ", ".join(f'"{r.name}"' for r in dt.relations)
+        L.append(f"  std::vector<std::string> relationNames() const override {{ return {{{rels}}}; }}")
+        L.append("  std::vector<podio::ObjectID>* relationBuffer(std::size_t i) override {")
+        for i, r in enumerate(dt.relations):
+            L.append(f"    if (i == {i}) return &m_rel_{r.name};")
+        L.append("    return nullptr;\n  }")
+        vms = ", ".join(f'"{m.name}"' for m in dt.vector_members)
+        vmt = ", ".join(f'"{m.type}"' for m in dt.vector_members)
+        L.append(f"  std::vector<std::string> vectorMemberNames() const override {{ return {{{vms}}}; }}")
+        L.append(f"  std::vector<std::string> vectorMemberTypes() const override {{ return {{{vmt}}}; }}")
+        L.append("  void* vectorMemberBuffer(std::size_t i) override {")
+        for i, m in enumerate(dt.vector_members):
+            L.append(f"    if (i == {i}) return &m_vec_{m.name};")
+        L.append("    return nullptr;\n  }")
+        # element creation: new ranges start at the current end of each buffer
+        L.append(f"  Mutable{X} create() {{")
+        L.append(f"    {D} d{{}};")
+        for m in dt.vector_members:
+            L.append(f"    d.{m.name}_begin = d.{m.name}_end = static_cast<unsigned int>(m_vec_{m.name}.size());")
+        for r in dt.one_to_many:
+            L.append(f"    d.{r.name}_begin = d.{r.name}_end = static_cast<unsigned int>(m_rel_{r.name}.size());")
+        L.append("    m_data.push_back(d);")
+        for r in dt.one_to_one:
+            L.append(f"    m_rel_{r.name}.push_back(podio::ObjectID{{podio::ObjectID::invalid, 0}});")
+        L.append(f"    return Mutable{X}(this, m_data.size() - 1);\n  }}")
+        L.append("  void reserve(std::size_t n) {\n    m_data.reserve(n);")
+        for r in dt.one_to_one:
+            L.append(f"    m_rel_{r.name}.reserve(n);")
+        L.append("  }")
+        L.append(f"  {X} operator[](std::size_t i) const {{ return {X}(this, i); }}")
+        L.append(f"  {X} at(std::size_t i) const {{\n    if (i >= m_data.size()) throw std::out_of_range(\"{X}Collection::at\");\n    return {X}(this, i);\n  }}")
+        L.append(f"  Mutable{X} mutableAt(std::size_t i) {{\n    if (i >= m_data.size()) throw std::out_of_range(\"{X}Collection::mutableAt\");\n    return Mutable{X}(this, i);\n  }}")
+        L.append("  class const_iterator {\n  public:")
+        L.append(f"    const_iterator(const {X}Collection* c, std::size_t i) : m_c(c), m_i(i) {{}}")
+        L.append(f"    {X} operator*() const {{ return {X}(m_c, m_i); }}")
+        L.append("    const_iterator& operator++() { ++m_i; return *this; }")
+        L.append("    bool operator!=(const const_iterator& o) const { return m_i != o.m_i; }")
+        L.append("    bool operator==(const const_iterator& o) const { return m_i == o.m_i; }")
+        L.append(f"  private:\n    const {X}Collection* m_c;\n    std::size_t m_i;\n  }};")
+        L.append("  const_iterator begin() const { return const_iterator(this, 0); }")
+        L.append("  const_iterator end() const { return const_iterator(this, m_data.size()); }")
+        L.append(f"  std::vector<{D}>& data() {{ return m_data; }}")
+        L.append(f"  const std::vector<{D}>& data() const {{ return m_data; }}")
+        L.append(f"\n  std::vector<{D}> m_data;")
+        for r in dt.relations:
+            L.append(f"  std::vector<podio::ObjectID> m_rel_{r.name};")
+        for m in dt.vector_members:
+            L.append(f"  std::vector<{m.cpp_type}> m_vec_{m.name};")
+        L.append("};")
+        L.append(_ns_close(dt.namespace))
+        return "\n".join(L)
+
+    # ---------------------------------------------------------------- inline definitions
+    def handle_impl(self, dt: Datatype) -> str:
+        X = dt.bare_name
+        D = dt.data_type
+        L = [_ns_open(dt.namespace)]
+        L.append(f"inline const {D}& {X}::getData() const {{ return m_coll->m_data[m_idx]; }}")
+        L.append(
+            f"inline podio::ObjectID {X}::getObjectID() const {{\n"
+            f"  if (!m_coll) return podio::ObjectID{{podio::ObjectID::untracked, 0}};\n"
+            f"  return podio::ObjectID{{static_cast<int>(m_idx), m_coll->getID()}};\n}}"
+        )
+        for m in dt.members:
+            L.append(f"inline const {m.cpp_type}& {X}::{_getter(m.name)}() const {{ return m_coll->m_data[m_idx].{m.name}; }}")
+        for m in dt.vector_members:
+            L.append(
+                f"inline k4ml::Span<const {m.cpp_type}> {X}::{_getter(m.name)}() const {{\n"
+                f"  const auto& d = m_coll->m_data[m_idx];\n"
+                f"  return {{m_coll->m_vec_{m.name}.data() + d.{m.name}_begin, d.{m.name}_end - d.{m.name}_begin}};\n}}"
+            )
+        for r in dt.one_to_many:
+            L.append(
+                f"inline k4ml::Span<const podio::ObjectID> {X}::{r.name}IDs() const {{\n"
+                f"  const auto& d = m_coll->m_data[m_idx];\n"
+                f"  return {{m_coll->m_rel_{r.name}.data() + d.{r.name}_begin, d.{r.name}_end - d.{r.name}_begin}};\n}}"
+            )
+            if self.target_is_resolvable(r.type):
+                T = r.type
+                L.append(
+                    f"inline {T} {X}::{_getter(r.name)}(std::size_t i) const {{\n"
+                    f"  const auto& id = {r.name}IDs().at(i);\n"
+                    f"  const auto* c = m_coll->template resolve<{T}Collection>(id);\n"
+                    f"  return c ? {T}(c, id.index) : {T}();\n}}"
+                )
+                L.append(
+                    f"inline std::vector<{T}> {X}::{_getter(r.name)}() const {{\n"
+                    f"  std::vector<{T}> out;\n  for (const auto& id : {r.name}IDs()) {{\n"
+                    f"    const auto* c = m_coll->template resolve<{T}Collection>(id);\n"
+                    f"    out.push_back(c ? {T}(c, id.index) : {T}());\n  }}\n  return out;\n}}"
+                )
+        for r in dt.one_to_one:
+            L.append(f"inline const podio::ObjectID& {X}::{r.name}ID() const {{ return m_coll->m_rel_{r.name}[m_idx]; }}")
+            if self.target_is_resolvable(r.type):
+                T = r.type
+                L.append(
+                    f"inline {T} {X}::{_getter(r.name)}() const {{\n"
+                    f"  const auto& id = {r.name}ID();\n"
+                    f"  const auto* c = m_coll->template resolve<{T}Collection>(id);\n"
+                    f"  return c ? {T}(c, id.index) : {T}();\n}}"
+                )
+        MC = f"const_cast<{X}Collection*>(m_coll)"
+        L.append(f"inline {D}& Mutable{X}::data() const {{ return {MC}->m_data[m_idx]; }}")
+        for m in dt.members:
+            L.append(f"inline void Mutable{X}::{_setter(m.name)}(const {m.cpp_type}& v) const {{ data().{m.name} = v; }}")
+            L.append(f"inline {m.cpp_type}& Mutable{X}::{m.name}() const {{ return data().{m.name}; }}")
+        for m in dt.vector_members:
+            L.append(
+                f"inline void Mutable{X}::{_adder(m.name)}(const {m.cpp_type}& v) const {{\n"
+                f"  auto* c = {MC};\n"
+                f"  k4ml::detail::insertIntoRange(c->m_data, c->m_vec_{m.name}, m_idx, &{D}::{m.name}_begin, &{D}::{m.name}_end, v);\n}}"
+            )
+        for r in dt.one_to_many:
+            L.append(
+                f"inline void Mutable{X}::{_adder(r.name)}(const podio::ObjectID& id) const {{\n"
+                f"  if (id.index < 0) throw std::invalid_argument(\"{X}::{_adder(r.name)}: the object is not in a collection\");\n"
+                f"  auto* c = {MC};\n"
+                f"  k4ml::detail::insertIntoRange(c->m_data, c->m_rel_{r.name}, m_idx, &{D}::{r.name}_begin, &{D}::{r.name}_end, id);\n}}"
+            )
+            if r.type in self.known_types and r.type not in self.interfaces:
+                L.append(f"inline void Mutable{X}::{_adder(r.name)}(const {r.type}& o) const {{ {_adder(r.name)}(o.getObjectID()); }}")
+        for r in dt.one_to_one:
+            L.append(f"inline void Mutable{X}::{_setter(r.name)}(const podio::ObjectID& id) const {{ {MC}->m_rel_{r.name}[m_idx] = id; }}")
+            if r.type in self.known_types and r.type not in self.interfaces:
+                L.append(f"inline void Mutable{X}::{_setter(r.name)}(const {r.type}& o) const {{ {_setter(r.name)}(o.getObjectID()); }}")
+        L.append(_ns_close(dt.namespace))
+        return "\n".join(L)
+
+    # ---------------------------------------------------------------- whole header
+    def header(self) -> str:
+        dm = self.dm
+        guard = f"K4ML_GENERATED_{dm.name.upper()}_H"
+        out = [
+            f"// Generated by k4mlinference from the {dm.name} datamodel (schema {dm.schema_version}). Do not edit.",
+            f"#ifndef {guard}\n#define {guard}",
+            "#include <array>\n#include <cstdint>\n#include <stdexcept>\n#include <string>\n#include <vector>",
+            f'#include "{CORE_INCLUDE}"',
+        ]
+        out += [f'#include "{u.name}/{u.name}.h"' for u in self.upstream]
+        for c in dm.components.values():
+            out.append(self.component(c))
+        for dt in dm.datatypes.values():
+            out.append(self.data_struct(dt))
+        # forward declarations so handles and collections may refer to each other
+        for dt in dm.datatypes.values():
+            out.append(f"{_ns_open(dt.namespace)}class {dt.bare_name};\nclass Mutable{dt.bare_name};\nclass {dt.bare_name}Collection;\n{_ns_close(dt.namespace)}")
+        for dt in dm.datatypes.values():
+            out.append(self.handle_decl(dt))
+        for dt in dm.datatypes.values():
+            out.append(self.collection_decl(dt))
+        for dt in dm.datatypes.values():
+            out.append(self.handle_impl(dt))
+        out.append(f"#endif  // {guard}\n")
+        return "\n".join(out)
+
+    def selection(self) -> str:
+        """ROOT selection: persistent structs with class version = schema version, as podio."""
+        v = self.dm.schema_version
+        L = ["<lcgdict>", "  <selection>"]
+        for c in self.dm.components.values():
+            L.append(f'    <class name="{c.name}" ClassVersion="{v}"/>')
+            L.append(f'    <class name="std::vector<{c.name}>"/>')
+        for dt in self.dm.datatypes.values():
+            if dt.link:
+                continue
+            L.append(f'    <class name="{dt.data_type}" ClassVersion="{v}"/>')
+            L.append(f'    <class name="std::vector<{dt.data_type}>"/>')
+        L += ["  </selection>", "</lcgdict>", ""]
+        return "\n".join(L)
+
+
+def generate_header(dm: Datamodel, upstream: list[Datamodel] | None = None) -> str:
+    """C++ header text for a datamodel (upstream datamodels are included, not repeated)."""
+    return _Gen(dm, upstream or []).header()
+
+
+def generate_selection(dm: Datamodel, upstream: list[Datamodel] | None = None) -> str:
+    return _Gen(dm, upstream or []).selection()
+
+
+def write_headers(out_dir: Path, datamodels: list[Datamodel] | None = None) -> list[Path]:
+    """Write `<out>/<dm>/<dm>.h` for each datamodel; returns the header paths."""
+    datamodels = datamodels or load_builtin_datamodels()
+    paths = []
+    for i, dm in enumerate(datamodels):
+        ups = [d for d in datamodels[:i] if d.name in dm.upstream]
+        p = Path(out_dir) / dm.name / f"{dm.name}.h"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        text = generate_header(dm, ups)
+        if not p.exists() or p.read_text() != text:
+            p.write_text(text)
+        paths.append(p)
+    return paths
+
+
+def main() -> None:
+    """`python -m k4mlinference.datamodel.generator OUT_DIR`: headers for C++ users (CMake)."""
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("out_dir", type=Path)
+    args = ap.parse_args()
+    for p in write_headers(args.out_dir):
+        print(p)
+
+
+if __name__ == "__main__":
+    main()
