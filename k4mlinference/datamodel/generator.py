@@ -60,7 +60,11 @@ class _Gen:
     def data_struct(self, dt: Datatype) -> str:
         if dt.link:
             return ""
-        lines = [_ns_open(dt.namespace), f"/// Persistent data of {dt.name}: {dt.description}", f"struct {dt.bare_name}Data {{"]
+        lines = [
+            _ns_open(dt.namespace),
+            f"/// Persistent data of {dt.name}: {dt.description}",
+            f"struct {dt.bare_name}Data {{",
+        ]
         for m in dt.members:
             lines.append(f"  {m.cpp_type} {m.name}{_default_init(m)};")
         for f in dt.range_fields:
@@ -117,7 +121,9 @@ class _Gen:
             if r.type in self.known_types or r.type in self.interfaces:
                 if r.type in self.interfaces:
                     for t in self.interface_types(r.type):
-                        L.append(f"  void {_adder(r.name)}(const {t}& o) const {{ {_adder(r.name)}(o.getObjectID()); }}")
+                        L.append(
+                            f"  void {_adder(r.name)}(const {t}& o) const {{ {_adder(r.name)}(o.getObjectID()); }}"
+                        )
                 else:
                     L.append(f"  void {_adder(r.name)}(const {r.type}& o) const;")
         for r in dt.one_to_one:
@@ -187,8 +193,12 @@ class _Gen:
             L.append(f"    m_rel_{r.name}.reserve(n);")
         L.append("  }")
         L.append(f"  {X} operator[](std::size_t i) const {{ return {X}(this, i); }}")
-        L.append(f"  {X} at(std::size_t i) const {{\n    if (i >= m_data.size()) throw std::out_of_range(\"{X}Collection::at\");\n    return {X}(this, i);\n  }}")
-        L.append(f"  Mutable{X} mutableAt(std::size_t i) {{\n    if (i >= m_data.size()) throw std::out_of_range(\"{X}Collection::mutableAt\");\n    return Mutable{X}(this, i);\n  }}")
+        L.append(
+            f'  {X} at(std::size_t i) const {{\n    if (i >= m_data.size()) throw std::out_of_range("{X}Collection::at");\n    return {X}(this, i);\n  }}'
+        )
+        L.append(
+            f'  Mutable{X} mutableAt(std::size_t i) {{\n    if (i >= m_data.size()) throw std::out_of_range("{X}Collection::mutableAt");\n    return Mutable{X}(this, i);\n  }}'
+        )
         L.append("  class const_iterator {\n  public:")
         L.append(f"    const_iterator(const {X}Collection* c, std::size_t i) : m_c(c), m_i(i) {{}}")
         L.append(f"    {X} operator*() const {{ return {X}(m_c, m_i); }}")
@@ -221,7 +231,9 @@ class _Gen:
             f"  return podio::ObjectID{{static_cast<int>(m_idx), m_coll->getID()}};\n}}"
         )
         for m in dt.members:
-            L.append(f"inline const {m.cpp_type}& {X}::{_getter(m.name)}() const {{ return m_coll->m_data[m_idx].{m.name}; }}")
+            L.append(
+                f"inline const {m.cpp_type}& {X}::{_getter(m.name)}() const {{ return m_coll->m_data[m_idx].{m.name}; }}"
+            )
         for m in dt.vector_members:
             L.append(
                 f"inline k4ml::Span<const {m.cpp_type}> {X}::{_getter(m.name)}() const {{\n"
@@ -249,7 +261,9 @@ class _Gen:
                     f"    out.push_back(c ? {T}(c, id.index) : {T}());\n  }}\n  return out;\n}}"
                 )
         for r in dt.one_to_one:
-            L.append(f"inline const podio::ObjectID& {X}::{r.name}ID() const {{ return m_coll->m_rel_{r.name}[m_idx]; }}")
+            L.append(
+                f"inline const podio::ObjectID& {X}::{r.name}ID() const {{ return m_coll->m_rel_{r.name}[m_idx]; }}"
+            )
             if self.target_is_resolvable(r.type):
                 T = r.type
                 L.append(
@@ -261,7 +275,9 @@ class _Gen:
         MC = f"const_cast<{X}Collection*>(m_coll)"
         L.append(f"inline {D}& Mutable{X}::data() const {{ return {MC}->m_data[m_idx]; }}")
         for m in dt.members:
-            L.append(f"inline void Mutable{X}::{_setter(m.name)}(const {m.cpp_type}& v) const {{ data().{m.name} = v; }}")
+            L.append(
+                f"inline void Mutable{X}::{_setter(m.name)}(const {m.cpp_type}& v) const {{ data().{m.name} = v; }}"
+            )
             L.append(f"inline {m.cpp_type}& Mutable{X}::{m.name}() const {{ return data().{m.name}; }}")
         for m in dt.vector_members:
             L.append(
@@ -272,16 +288,22 @@ class _Gen:
         for r in dt.one_to_many:
             L.append(
                 f"inline void Mutable{X}::{_adder(r.name)}(const podio::ObjectID& id) const {{\n"
-                f"  if (id.index < 0) throw std::invalid_argument(\"{X}::{_adder(r.name)}: the object is not in a collection\");\n"
+                f'  if (id.index < 0) throw std::invalid_argument("{X}::{_adder(r.name)}: the object is not in a collection");\n'
                 f"  auto* c = {MC};\n"
                 f"  k4ml::detail::insertIntoRange(c->m_data, c->m_rel_{r.name}, m_idx, &{D}::{r.name}_begin, &{D}::{r.name}_end, id);\n}}"
             )
             if r.type in self.known_types and r.type not in self.interfaces:
-                L.append(f"inline void Mutable{X}::{_adder(r.name)}(const {r.type}& o) const {{ {_adder(r.name)}(o.getObjectID()); }}")
+                L.append(
+                    f"inline void Mutable{X}::{_adder(r.name)}(const {r.type}& o) const {{ {_adder(r.name)}(o.getObjectID()); }}"
+                )
         for r in dt.one_to_one:
-            L.append(f"inline void Mutable{X}::{_setter(r.name)}(const podio::ObjectID& id) const {{ {MC}->m_rel_{r.name}[m_idx] = id; }}")
+            L.append(
+                f"inline void Mutable{X}::{_setter(r.name)}(const podio::ObjectID& id) const {{ {MC}->m_rel_{r.name}[m_idx] = id; }}"
+            )
             if r.type in self.known_types and r.type not in self.interfaces:
-                L.append(f"inline void Mutable{X}::{_setter(r.name)}(const {r.type}& o) const {{ {_setter(r.name)}(o.getObjectID()); }}")
+                L.append(
+                    f"inline void Mutable{X}::{_setter(r.name)}(const {r.type}& o) const {{ {_setter(r.name)}(o.getObjectID()); }}"
+                )
         L.append(_ns_close(dt.namespace))
         return "\n".join(L)
 
@@ -302,7 +324,9 @@ class _Gen:
             out.append(self.data_struct(dt))
         # forward declarations so handles and collections may refer to each other
         for dt in dm.datatypes.values():
-            out.append(f"{_ns_open(dt.namespace)}class {dt.bare_name};\nclass Mutable{dt.bare_name};\nclass {dt.bare_name}Collection;\n{_ns_close(dt.namespace)}")
+            out.append(
+                f"{_ns_open(dt.namespace)}class {dt.bare_name};\nclass Mutable{dt.bare_name};\nclass {dt.bare_name}Collection;\n{_ns_close(dt.namespace)}"
+            )
         for dt in dm.datatypes.values():
             out.append(self.handle_decl(dt))
         for dt in dm.datatypes.values():

@@ -31,7 +31,9 @@ def load(extra: list | None = None) -> None:
     for dm in loader.loaded().values():
         comps.update(dm.components)
     for name, dm in loader.loaded().items():
-        if name not in before or not any(t in pythonize.TYPES for t in (d.cpp_collection for d in dm.datatypes.values())):
+        if name not in before or not any(
+            t in pythonize.TYPES for t in (d.cpp_collection for d in dm.datatypes.values())
+        ):
             pythonize.pythonize_datamodel(dm, comps)
 
 

@@ -7,7 +7,8 @@ registers it with a C++ resolver so relations can be followed from Python and C+
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from k4mlinference.edm.murmur import collection_id
 

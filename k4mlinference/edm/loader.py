@@ -19,9 +19,9 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from k4mlinference.datamodel import generator
 from k4mlinference.datamodel.model import Datamodel, load_builtin_datamodels
@@ -100,7 +100,9 @@ def _run(cmd: list[str], cwd: Path) -> None:
         raise DatamodelBuildError(f"command failed ({res.returncode}): {' '.join(cmd)}\n{res.stdout}\n{res.stderr}")
 
 
-def _compile_dictionary(build: Path, libname: str, headers: list[str], selection: str, include_dirs: list[Path]) -> Path:
+def _compile_dictionary(
+    build: Path, libname: str, headers: list[str], selection: str, include_dirs: list[Path]
+) -> Path:
     """rootcling + g++ into `build/lib<libname>.so` (atomically: built in a temp dir first)."""
     lib = build / f"lib{libname}.so"
     if lib.exists():
@@ -207,7 +209,9 @@ def load_datamodel(dm: Datamodel, upstream: list[Datamodel] | None = None) -> Da
     header = generator.generate_header(dm, upstream)
     selection = generator.generate_selection(dm, upstream)
     gen_src = Path(generator.__file__).read_text()
-    key = _build_key(header, selection, gen_src, CORE_HEADER.read_text(), _root_version(), *(u.content_hash for u in upstream))
+    key = _build_key(
+        header, selection, gen_src, CORE_HEADER.read_text(), _root_version(), *(u.content_hash for u in upstream)
+    )
     build = cache_root() / f"{dm.name}-{key}"
     inc = build / "include"
     with _locked(cache_root() / f"{dm.name}-{key}.lock"):

@@ -96,9 +96,7 @@ def as_array(coll: Any, index: int = 0) -> np.ndarray:
     begin, end = int(d[member + "_begin"]), int(d[member + "_end"])
     expected = int(np.prod(shape)) if shape else 1
     if end - begin != expected:
-        raise TensorError(
-            f"Tensor {index}: shape {shape} needs {expected} values but {member} holds {end - begin}"
-        )
+        raise TensorError(f"Tensor {index}: shape {shape} needs {expected} values but {member} holds {end - begin}")
     flat = coll.vector_view(member)[begin:end]
     assert flat.dtype == dtype
     return flat.reshape(shape)

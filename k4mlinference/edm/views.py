@@ -73,7 +73,9 @@ def raw_view(owner: Any, coll_address: int, vec_address: int, dtype: np.dtype) -
     if nbytes == 0 or ptr == 0:
         return np.zeros(0, dtype=dtype)
     if nbytes % dtype.itemsize:
-        raise RuntimeError(f"buffer of {nbytes} bytes is not a whole number of {dtype} elements ({dtype.itemsize} bytes)")
+        raise RuntimeError(
+            f"buffer of {nbytes} bytes is not a whole number of {dtype} elements ({dtype.itemsize} bytes)"
+        )
     buf = (ctypes.c_char * nbytes).from_address(ptr)
     buf._k4ml_owner = owner  # the collection must outlive the view
     REGISTRY.register(coll_address, buf)
