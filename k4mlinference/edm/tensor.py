@@ -78,6 +78,10 @@ def from_array(array: Any, *more: Any) -> Any:
     """A new TensorCollection holding one Tensor per given array (float32 or int64)."""
     import cppyy
 
+    if not hasattr(cppyy.gbl, "edm4eic"):  # first use: compile/load the datamodels
+        from k4mlinference import edm
+
+        edm.load()
     coll = cppyy.gbl.edm4eic.TensorCollection()
     return fill(coll, [array, *more])
 
