@@ -19,8 +19,8 @@ demo: $(STAMP)
 	$(BIN)/python -m k4mlinference.demo
 
 test: $(STAMP)
-	$(BIN)/ruff check k4mlinference tests benchmarks options
-	$(BIN)/ruff format --check k4mlinference tests benchmarks options
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q tests
 
 bench: $(STAMP)
