@@ -1,0 +1,355 @@
+"""Batching across events: the engine that MLInference and use-case algorithms share.
+
+    engine = InferenceEngine(load_model("m.onnx", shared=True), batch_size=256)
+    outs = engine.run_events([{"x": x_event0}, {"x": x_event1}, ...])   # [{"y": y_event0}, ...]
+
+Convention (EICrecon's): each event gives one array per model input whose leading axis is the
+batch (the rows of that event: clusters, jets, hits...). The engine concatenates the rows of
+K events, runs the model once and splits every output back by the same row counts, so results
+equal per-event runs (bit-identical where the backend's kernels are row-independent, otherwise
+to float rounding). Special cases:
+
+- events with zero rows are not sent to the model; their outputs have shape (0, ...);
+- a model whose batch axis is fixed (exported as [1, n]) is run in chunks of that size;
+- a model whose outputs do not carry the batch axis (or inputs with different row counts in one
+  event) cannot be split, and is run event by event (with a warning once).
+
+`run_collections` does the same on edm4eic::Tensor collections with the copy-aware helpers in
+`tensorio`: a single event goes to the backend with no input copy (a view of the collection's
+buffer) and, when output shapes are known before running, the backend writes straight into the
+output collection's buffer; K > 1 events cost one gather copy in and one scatter copy out.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from k4mlinference.edm.tensor import TensorError
+from k4mlinference.inference import tensorio as tio
+from k4mlinference.inference.model import Model
+from k4mlinference.inference.spec import ModelError, ModelInputError
+
+
+class InferenceEngine:
+    """Runs a Model over lists of events, `batch_size` events per model call (<= 0: all at once)."""
+
+    def __init__(
+        self, model: Model, batch_size: int = 1, preprocess: bool = False, cast: bool = False, check: bool = True
+    ) -> None:
+        self.model = model
+        self.batch_size = int(batch_size)
+        self.preprocess = bool(preprocess and model.sidecar is not None and model.sidecar.preprocessing)
+        self.cast = cast
+        self.check = check
+        self._warned_unsplittable = False
+        self.calls = 0  # model calls made (tests check batching with it)
+        self.last_feeds: dict[str, np.ndarray] | None = None  # the inputs of the last call, as the model saw them
+
+    @property
+    def input_names(self) -> list[str]:
+        return self.model.input_names
+
+    @property
+    def output_names(self) -> list[str]:
+        return self.model.output_names
+
+    def _chunks(self, n: int) -> list[tuple[int, int]]:
+        k = self.batch_size if self.batch_size > 0 else max(n, 1)
+        return [(i, min(i + k, n)) for i in range(0, n, k)]
+
+    # ------------------------------------------------------------------ the model call
+    def _fixed_batch(self) -> int | None:
+        fixed = {s.fixed_batch for s in self.model.inputs if s.fixed_batch is not None}
+        return fixed.pop() if len(fixed) == 1 else None
+
+    def _call(self, feeds: dict[str, Any], out: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+        """One logical call on `rows` rows; split into the model's fixed batch size if it has one."""
+        if self.preprocess:
+            feeds = self.model.sidecar.preprocess(feeds)
+            out = None  # shapes may change
+        if self.cast:
+            feeds = self.model._cast(feeds)
+        self.last_feeds = feeds
+        fixed = self._fixed_batch()
+        rows = _rows(feeds)
+        if fixed is None or rows is None or rows == fixed:
+            self.calls += 1
+            return self.model.run(feeds, out=out, check=self.check)
+        if rows % fixed:
+            raise ModelInputError(
+                f"model {self.model.name}: its batch axis is fixed to {fixed} but {rows} rows were given "
+                f"({rows} is not a multiple of {fixed})"
+            )
+        parts: list[dict[str, Any]] = []
+        for b in range(0, rows, fixed):
+            self.calls += 1
+            parts.append(self.model.run({k: v[b : b + fixed] for k, v in feeds.items()}, check=self.check))
+        res = {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
+        if out:
+            for k, v in out.items():
+                np.copyto(v, res[k].reshape(v.shape))
+                res[k] = v
+        return res
+
+    # ------------------------------------------------------------------ numpy API
+    def run_events(self, events: list[dict[str, Any]]) -> list[dict[str, np.ndarray]]:
+        """Per-event outputs for per-event inputs ({input name: array with the event's rows first})."""
+        results: list[dict[str, np.ndarray]] = []
+        for a, b in self._chunks(len(events)):
+            results.extend(self._run_chunk([_numpy_feeds(e) for e in events[a:b]]))
+        return results
+
+    def run_event(self, feeds: dict[str, Any]) -> dict[str, np.ndarray]:
+        """One event, no batching."""
+        return self._run_chunk([_numpy_feeds(feeds)])[0]
+
+    def _run_chunk(self, events: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+        names = self.model.input_names
+        for i, e in enumerate(events):
+            missing = [n for n in names if n not in e]
+            if missing:
+                raise ModelInputError(
+                    f"model {self.model.name}: event {i} lacks input(s) {missing}; inputs are {names}"
+                )
+        rows = [_event_rows(e, names) for e in events]
+        if len(events) == 1:
+            if rows[0] == 0:
+                return [self._empty_outputs(events[0], None)]
+            return [self._as_numpy(self._call(events[0]))]
+        if any(r is None for r in rows):
+            return self._one_by_one(events, "inputs of one event have different row counts")
+        live = [i for i, r in enumerate(rows) if r]
+        results: list[dict[str, np.ndarray] | None] = [None] * len(events)
+        if live:
+            feeds = {n: _concat([events[i][n] for i in live]) for n in names}
+            total = int(sum(rows[i] for i in live))
+            out = self._as_numpy(self._call(feeds))
+            if any(v is None or v.ndim == 0 or v.shape[0] != total for v in out.values()):
+                return self._one_by_one(events, "an output does not have the batch axis")
+            bounds = np.cumsum([rows[i] for i in live])[:-1]
+            split = {k: np.split(v, bounds) for k, v in out.items()}
+            for j, i in enumerate(live):
+                results[i] = {k: split[k][j] for k in out}
+            template = out
+        else:
+            template = None
+        for i, r in enumerate(rows):
+            if not r:
+                results[i] = self._empty_outputs(events[i], template)
+        return results  # type: ignore[return-value]
+
+    def _one_by_one(self, events: list[dict[str, np.ndarray]], why: str) -> list[dict[str, np.ndarray]]:
+        if not self._warned_unsplittable:
+            warnings.warn(
+                f"model {self.model.name}: cannot batch across events ({why}); running event by event",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            self._warned_unsplittable = True
+        return [self._as_numpy(self._call(e)) for e in events]
+
+    def _empty_outputs(
+        self, event: dict[str, np.ndarray], template: dict[str, np.ndarray] | None
+    ) -> dict[str, np.ndarray]:
+        """Outputs of an event with zero rows: shape (0, ...) without calling the model where possible."""
+        out = {}
+        for spec in self.model.outputs:
+            if template is not None and spec.name in template:
+                t = template[spec.name]
+                out[spec.name] = np.zeros((0, *t.shape[1:]), t.dtype)
+            elif spec.shape is not None and all(isinstance(d, int) for d in spec.shape[1:]) and spec.dtype is not None:
+                out[spec.name] = np.zeros((0, *spec.shape[1:]), spec.dtype)
+            else:
+                try:  # the model may well accept a zero-length batch
+                    return self._as_numpy(self._call(event))
+                except Exception as e:
+                    raise ModelError(
+                        f"model {self.model.name}: an event has zero rows and the shape of output '{spec.name}' "
+                        f"({spec.shape_str()}) cannot be known without running the model, which failed: {e}"
+                    ) from e
+        return out
+
+    @staticmethod
+    def _as_numpy(res: dict[str, Any]) -> dict[str, np.ndarray]:
+        return {k: (None if v is None else np.asarray(v)) for k, v in res.items()}
+
+    # ------------------------------------------------------------------ Tensor collections
+    def run_collections(
+        self, events: list[list[Any]], save_inputs: bool = False
+    ) -> tuple[list[list[Any]], list[list[Any]]]:
+        """Per-event output Tensor collections (one per model output, in model order) for per-event
+        input Tensor collections (one per model input, in model order; tensor 0 of each is used).
+
+        Returns (outputs, saved_inputs); saved_inputs holds, per event, one new collection per input
+        with exactly the tensor the model saw (after preprocessing/casting), when `save_inputs`.
+        """
+        outs: list[list[Any]] = []
+        saved: list[list[Any]] = []
+        for a, b in self._chunks(len(events)):
+            o, s = self._run_collection_chunk(events[a:b], a, save_inputs)
+            outs.extend(o)
+            saved.extend(s)
+        return outs, saved
+
+    def _run_collection_chunk(self, events: list[list[Any]], first: int, save_inputs: bool):
+        names = self.model.input_names
+        n_in = len(names)
+        for i, e in enumerate(events):
+            if len(e) != n_in:
+                raise ModelInputError(
+                    f"model {self.model.name}: event {first + i} gives {len(e)} input Tensor collection(s) but the "
+                    f"model has {n_in} input(s) {names}"
+                )
+        if len(events) == 1:
+            return self._run_single_collections(events[0], first, save_inputs)
+        infos = []
+        for j, name in enumerate(names):
+            info = tio.describe_many([e[j] for e in events])
+            for i, row in enumerate(info):
+                tio._check_status(row, f"model {self.model.name}: input '{name}' of event {first + i}")
+            if len(set(info[:, 1].tolist())) > 1:
+                raise TensorError(f"model {self.model.name}: input '{name}': element types differ between events")
+            ranks = set(info[:, 2].tolist())
+            if len(ranks) > 1 or 0 in ranks:
+                raise ModelInputError(
+                    f"model {self.model.name}: input '{name}': every event needs a tensor of the same rank >= 1 "
+                    f"(rows first); ranks given: {sorted(ranks)}"
+                )
+            infos.append(info)
+        rows_by_input = np.stack([info[:, 5] for info in infos])  # [n_in, n_events]
+        if not (rows_by_input == rows_by_input[0]).all():
+            return self._collections_one_by_one(
+                events, first, save_inputs, "inputs of one event have different row counts"
+            )
+        rows = rows_by_input[0]
+        feeds: dict[str, np.ndarray] = {}
+        for j, name in enumerate(names):
+            info = infos[j]
+            rank = int(info[0, 2])
+            inner = info[:, 6 : 5 + rank]
+            if len(inner) and not (inner == inner[0]).all():
+                bad = int(np.flatnonzero((inner != inner[0]).any(axis=1))[0])
+                raise ModelInputError(
+                    f"model {self.model.name}: input '{name}': event {first + bad} has per-row shape "
+                    f"{tuple(inner[bad].tolist())} but event {first} has {tuple(inner[0].tolist())}"
+                )
+            etype = int(info[0, 1])
+            dtype = tio._DTYPES[etype]
+            live = np.flatnonzero(rows)
+            if len(live) == 1:  # one event carries all rows: pass its buffer, no copy
+                i = int(live[0])
+                feeds[name] = tio._array_at(int(info[i, 4]), etype, tuple(int(x) for x in info[i, 5 : 5 + rank]))
+            else:
+                buf = np.empty((int(rows.sum()), *inner[0].tolist()), dtype)
+                tio.gather(info, dtype, buf)
+                feeds[name] = buf
+        total = int(rows.sum())
+        out_colls = [[tio.new_collection() for _ in self.model.output_names] for _ in events]
+        if total:
+            res = self._as_numpy(self._call(feeds))
+            names_out = list(res)
+            if any(res[k] is None or res[k].ndim == 0 or res[k].shape[0] != total for k in names_out):
+                return self._collections_one_by_one(
+                    events, first, save_inputs, "an output does not have the batch axis"
+                )
+        else:
+            res = self._empty_outputs({n: feeds[n] for n in names}, None)
+            names_out = list(res)
+        if len(out_colls[0]) != len(names_out):
+            out_colls = [[tio.new_collection() for _ in names_out] for _ in events]
+        for k, oname in enumerate(names_out):
+            arr = _tensor_dtype(res[oname])
+            tio.scatter([oc[k] for oc in out_colls], arr, rows)
+        saved = []
+        if save_inputs:
+            seen = self.last_feeds if total else feeds
+            saved = [[tio.new_collection() for _ in names] for _ in events]
+            for j, name in enumerate(names):
+                tio.scatter([s[j] for s in saved], _tensor_dtype(np.asarray(seen[name])), rows)
+        return out_colls, saved
+
+    def _collections_one_by_one(self, events, first, save_inputs, why):
+        if not self._warned_unsplittable:
+            warnings.warn(
+                f"model {self.model.name}: cannot batch across events ({why}); running event by event",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            self._warned_unsplittable = True
+        outs, saved = [], []
+        for i, e in enumerate(events):
+            o, s = self._run_single_collections(e, first + i, save_inputs)
+            outs.extend(o)
+            saved.extend(s)
+        return outs, saved
+
+    def _run_single_collections(self, colls: list[Any], index: int, save_inputs: bool):
+        """One event: inputs are views of the collections (no copy); outputs written in place when possible."""
+        names = self.model.input_names
+        feeds = {n: tio.view(c, f"model {self.model.name}: input '{n}' of event {index}") for n, c in zip(names, colls)}
+        rows = _rows(feeds)
+        out_colls = [tio.new_collection() for _ in self.model.output_names]
+        if rows == 0:
+            res = self._empty_outputs(feeds, None)
+            for c, k in zip(out_colls, res):
+                tio.scatter([c], _tensor_dtype(res[k]), np.array([0]))
+        else:
+            shapes = None
+            if self.model.backend.writes_into_outputs and not self.preprocess and self._fixed_batch() in (None, rows):
+                shapes = self.model.output_shapes({k: v.shape for k, v in feeds.items()})
+            if shapes is not None and all(self.model.outputs[i].dtype in tio._ETYPE for i in range(len(out_colls))):
+                bufs = {s.name: tio.emplace(c, shapes[s.name], s.dtype) for s, c in zip(self.model.outputs, out_colls)}
+                self._call(feeds, out=bufs)  # the backend writes into the collections' buffers
+            else:
+                res = self._as_numpy(self._call(feeds))
+                if len(res) != len(out_colls):
+                    out_colls = [tio.new_collection() for _ in res]
+                for c, v in zip(out_colls, res.values()):
+                    if v is None:
+                        continue
+                    v = _tensor_dtype(v)
+                    if v.ndim == 0:
+                        v = v.reshape(1)
+                    tio.scatter([c], v, np.array([v.shape[0]]))
+        saved = []
+        if save_inputs:
+            seen = self.last_feeds if rows else feeds
+            s = [tio.new_collection() for _ in names]
+            for c, n in zip(s, names):
+                v = _tensor_dtype(np.asarray(seen[n]))
+                tio.scatter([c], v, np.array([v.shape[0] if v.ndim else 1]))
+            saved = [s]
+        return [out_colls], saved
+
+
+def _numpy_feeds(e: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.detach().cpu().numpy() if hasattr(v, "detach") else v) for k, v in e.items()}
+
+
+def _rows(feeds: dict[str, Any]) -> int | None:
+    rows = {int(v.shape[0]) for v in feeds.values() if getattr(v, "ndim", 0) >= 1}
+    return rows.pop() if len(rows) == 1 else None
+
+
+def _event_rows(e: dict[str, Any], names: list[str]) -> int | None:
+    rows = {int(np.shape(e[n])[0]) if np.ndim(e[n]) else -1 for n in names}
+    if len(rows) != 1 or -1 in rows:
+        return None
+    return rows.pop()
+
+
+def _concat(arrays: list[np.ndarray]) -> np.ndarray:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=0)
+
+
+def _tensor_dtype(a: np.ndarray) -> np.ndarray:
+    """edm4eic::Tensor holds float32 or int64: other dtypes are converted (a copy)."""
+    a = np.asarray(a)
+    if a.dtype in (np.float32, np.int64):
+        return a
+    if a.dtype.kind in "biu":
+        return a.astype(np.int64)
+    return a.astype(np.float32)

@@ -1,0 +1,218 @@
+"""`load_model`: one Python API over every backend, with the model contract enforced on each call.
+
+from k4mlinference.inference import load_model
+model = load_model("model.onnx")                  # backend from the suffix; intra-op threads = 1
+model.inputs    # [TensorSpec(name='input', shape=('batch_size', 6), dtype=float32)]
+y = model.run({"input": x})["output"]            # numpy in (or torch), numpy out
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from k4mlinference.inference import sidecar as _sidecar
+from k4mlinference.inference.backends import Backend, make_backend
+from k4mlinference.inference.spec import ModelInputError, TensorSpec, check_inputs
+
+
+class Model:
+    """A loaded model: contract (inputs/outputs/metadata/sidecar) plus `run`.
+
+    The backend may be shared with other Model objects (see `service`); a Model itself holds no
+    per-call state, so it can be used from several threads when its backend can.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        path: str | None = None,
+        sidecar: _sidecar.Sidecar | None = None,
+        nan_policy: str = "raise",
+    ) -> None:
+        if nan_policy not in ("raise", "warn", "ignore"):
+            raise ValueError(f"nan_policy must be 'raise', 'warn' or 'ignore', not {nan_policy!r}")
+        self.backend = backend
+        self.path = path
+        self.sidecar = sidecar
+        self.nan_policy = nan_policy
+        self.name = path or backend.name
+        if sidecar is not None and hasattr(backend, "set_specs"):
+            ins = sidecar.input_specs or None
+            if ins is None and sidecar.input_order and [s.name for s in backend.inputs] != sidecar.input_order:
+                ins = [TensorSpec(n, None, None) for n in sidecar.input_order]
+            backend.set_specs(ins, sidecar.output_specs or None)
+
+    # ------------------------------------------------------------------ contract
+    @property
+    def inputs(self) -> list[TensorSpec]:
+        return self.backend.inputs
+
+    @property
+    def outputs(self) -> list[TensorSpec]:
+        return self.backend.outputs
+
+    @property
+    def input_names(self) -> list[str]:
+        return [s.name for s in self.backend.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [s.name for s in self.backend.outputs]
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self.backend.metadata
+
+    @property
+    def kind(self) -> str:
+        return self.backend.kind
+
+    @property
+    def output_classes(self) -> dict[str, list[str]]:
+        """Class names per output from the sidecar (weaver's `output_names` go to the first output)."""
+        if self.sidecar is None:
+            return {}
+        classes = dict(self.sidecar.output_classes)
+        if "*" in classes and self.outputs:
+            classes[self.outputs[0].name] = classes.pop("*")
+        return classes
+
+    def describe(self) -> str:
+        """Multi-line summary (for logs and `k4run --list`-style output)."""
+        lines = [f"model {self.name} ({self.kind}, device {self.backend.device})"]
+        lines += [f"  input  {s}" for s in self.inputs]
+        lines += [f"  output {s}" for s in self.outputs]
+        return "\n".join(lines)
+
+    def check(self, feeds: dict[str, Any], nan_policy: str | None = None) -> None:
+        """Raise ModelInputError if `feeds` does not fit the contract."""
+        check_inputs(self.name, self.inputs, feeds, nan_policy or self.nan_policy)
+
+    def output_shapes(self, input_shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]] | None:
+        """Output shapes implied by the input shapes (fixed dims and dim names shared with inputs), or
+        None if any output dimension cannot be known before running."""
+        named: dict[str, int] = {}
+        for spec in self.inputs:
+            shape = input_shapes.get(spec.name)
+            if spec.shape is None or shape is None or len(shape) != len(spec.shape):
+                continue
+            for want, got in zip(spec.shape, shape):
+                if isinstance(want, str):
+                    named.setdefault(want, int(got))
+        out = {}
+        for spec in self.outputs:
+            if spec.shape is None or spec.dtype is None:
+                return None
+            dims = []
+            for d in spec.shape:
+                if isinstance(d, int):
+                    dims.append(d)
+                elif isinstance(d, str) and d in named:
+                    dims.append(named[d])
+                else:
+                    return None
+            out[spec.name] = tuple(dims)
+        return out
+
+    # ------------------------------------------------------------------ running
+    def run(
+        self,
+        feeds: dict[str, Any],
+        out: dict[str, np.ndarray] | None = None,
+        preprocess: bool = False,
+        check: bool = True,
+        cast: bool = False,
+    ) -> dict[str, Any]:
+        """Run the model on `{input name: array}` (numpy or torch); returns `{output name: numpy array}`.
+
+        out: optional pre-allocated output arrays (written in place where the backend can).
+        preprocess: apply the sidecar's preprocessing first (a copy). cast: convert inputs to the
+        dtypes the model declares instead of rejecting them (a copy).
+        """
+        if preprocess and self.sidecar is not None:
+            feeds = self.sidecar.preprocess(feeds)
+        if cast:
+            feeds = self._cast(feeds)
+        if check:
+            self.check(feeds)
+        return self.backend.run(feeds, out)
+
+    __call__ = run
+
+    def _cast(self, feeds: dict[str, Any]) -> dict[str, Any]:
+        specs = {s.name: s for s in self.inputs}
+        out = {}
+        for k, v in feeds.items():
+            spec = specs.get(k)
+            if spec is not None and spec.dtype is not None:
+                if hasattr(v, "detach"):
+                    v = v.detach().cpu().numpy()
+                v = np.asarray(v)
+                if v.dtype != spec.dtype:
+                    v = v.astype(spec.dtype)
+            out[k] = v
+        return out
+
+    def __repr__(self) -> str:
+        return f"Model({self.name!r}, backend={self.kind!r}, inputs={self.input_names}, outputs={self.output_names})"
+
+
+def _options_for_backend(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split load_model options into backend options and Model options."""
+    model_keys = {"nan_policy"}
+    aliases = {
+        "intra_op_num_threads": "intra_op_threads",
+        "inter_op_num_threads": "inter_op_threads",
+        "execution_providers": "providers",
+    }
+    backend_opts, model_opts = {}, {}
+    for k, v in options.items():
+        k = aliases.get(k, k)
+        (model_opts if k in model_keys else backend_opts)[k] = v
+    return backend_opts, model_opts
+
+
+def load_model(
+    model: Any,
+    backend: str | None = None,
+    sidecar: str | Path | None | bool = None,
+    shared: bool = False,
+    **options: Any,
+) -> Model:
+    """Load a model file (`.onnx`, `.pt`, `.pt2`, 'module:function') or wrap an nn.Module / callable.
+
+    backend: "onnxruntime" | "torch" | "python"; None picks from the suffix/type.
+    sidecar: path of the JSON sidecar; None looks for `<model>.json`; False ignores it.
+    shared: take the backend from the process-wide service (one session per file+options).
+    options: intra_op_threads (default 1), inter_op_threads (1), device ("cpu", "cuda", "cuda:1"),
+      providers (onnxruntime execution providers, e.g. ["CUDAExecutionProvider"]), graph_optimization,
+      input_names/output_names (torch, callables), nan_policy ("raise" | "warn" | "ignore").
+    """
+    backend_opts, model_opts = _options_for_backend(options)
+    path = str(model) if isinstance(model, (str, Path)) else None
+    sc = None
+    if sidecar is not False:
+        if sidecar:
+            sc = _sidecar.load(sidecar)
+        elif path and Path(path).suffix:
+            sc = _sidecar.find(path)
+    if path is not None:
+        from k4mlinference.inference.backends import choose_backend
+
+        kind = choose_backend(path, backend)
+        if kind == "onnxruntime":
+            backend_opts.setdefault("intra_op_threads", 1)
+            backend_opts.setdefault("inter_op_threads", 1)
+    if shared:
+        from k4mlinference.inference.service import SessionService
+
+        be = SessionService.instance().get(model, backend, **backend_opts)
+    else:
+        be = make_backend(model, backend, **backend_opts)
+    return Model(be, path=path, sidecar=sc, **model_opts)
+
+
+__all__ = ["Model", "ModelInputError", "load_model"]

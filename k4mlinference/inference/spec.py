@@ -1,0 +1,181 @@
+"""The model contract: what a model expects and returns, and the checks every call goes through.
+
+A `TensorSpec` is one input or output: its name (dots, slashes and other characters are kept
+as the exporter wrote them), its shape (ints are fixed dimensions, strings are named dynamic
+dimensions such as ``"batch_size"``, ``None`` is an unnamed dynamic dimension; ``shape=None``
+means unknown rank) and its numpy dtype (``None`` if the backend cannot tell, e.g. TorchScript).
+
+Errors name the model file, the tensor and expected vs given shape and dtype, because the usual
+way these fail is a mis-wired configuration in a long job, and the message is all the user sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+Dim = int | str | None
+
+
+class ModelError(ValueError):
+    """Base of the inference layer's errors about a model or its use."""
+
+
+class ModelLoadError(ModelError):
+    """The model file could not be loaded (corrupt, wrong format, unknown backend)."""
+
+
+class ModelNotFoundError(ModelLoadError, FileNotFoundError):
+    """The model file does not exist."""
+
+
+class ModelInputError(ModelError):
+    """A call does not match the model contract (names, shapes, dtypes, non-finite values)."""
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One model input or output."""
+
+    name: str
+    shape: tuple[Dim, ...] | None
+    dtype: np.dtype | None
+    doc: str = field(default="", compare=False)
+
+    @property
+    def rank(self) -> int | None:
+        return None if self.shape is None else len(self.shape)
+
+    @property
+    def batch_dim(self) -> Dim:
+        """The leading dimension (the batch axis by convention), or None if rank 0/unknown."""
+        return self.shape[0] if self.shape else None
+
+    @property
+    def fixed_batch(self) -> int | None:
+        """The leading dimension if it is fixed (e.g. 1 for an export without a dynamic batch axis)."""
+        b = self.batch_dim
+        return b if isinstance(b, int) and b >= 0 else None
+
+    def shape_str(self) -> str:
+        if self.shape is None:
+            return "[?]"
+        return "[" + ", ".join("?" if d is None else str(d) for d in self.shape) + "]"
+
+    def __str__(self) -> str:
+        dt = "?" if self.dtype is None else str(self.dtype)
+        return f"{self.name} {self.shape_str()} {dt}"
+
+
+def normalize_dim(d: Any) -> Dim:
+    """ONNX/torch dimension -> int (fixed), str (named dynamic) or None (unnamed dynamic)."""
+    if d is None:
+        return None
+    if isinstance(d, (int, np.integer)):
+        return int(d) if d >= 0 else None
+    if isinstance(d, str):
+        return d or None
+    try:
+        return int(d)
+    except (TypeError, ValueError):
+        return str(d)
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def check_inputs(
+    model_name: str,
+    specs: list[TensorSpec],
+    feeds: dict[str, Any],
+    nan_policy: str = "raise",
+) -> None:
+    """Check a feed dict against the input specs; raise ModelInputError naming model, input and mismatch.
+
+    `nan_policy`: "raise" (default) rejects NaN/inf inputs, "warn" warns once per call, "ignore" skips
+    the scan (saves one pass over the data for models known to handle them).
+    """
+    by_name = {s.name: s for s in specs}
+    unknown = [k for k in feeds if k not in by_name]
+    if unknown:
+        raise ModelInputError(
+            f"model {model_name}: unknown input name(s) {unknown}; the model's inputs are {[s.name for s in specs]}"
+        )
+    missing = [s.name for s in specs if s.name not in feeds]
+    if missing:
+        raise ModelInputError(
+            f"model {model_name}: missing input(s) {missing}; the model's inputs are {[s.name for s in specs]}"
+        )
+    named: dict[str, tuple[int, str]] = {}
+    for spec in specs:
+        arr = feeds[spec.name]
+        shape = tuple(int(s) for s in arr.shape)
+        dtype = _dtype_of(arr)
+        expect = f"expected shape {spec.shape_str()} dtype {spec.dtype if spec.dtype is not None else 'any'}"
+        given = f"given shape {_shape_text(shape)} dtype {dtype}"
+        if spec.dtype is not None and dtype != spec.dtype:
+            raise ModelInputError(f"model {model_name}: input '{spec.name}': wrong dtype; {expect}, {given}")
+        if spec.shape is not None:
+            if len(shape) != len(spec.shape):
+                raise ModelInputError(
+                    f"model {model_name}: input '{spec.name}': wrong rank {len(shape)} (model wants "
+                    f"{len(spec.shape)}); {expect}, {given}"
+                )
+            for axis, (want, got) in enumerate(zip(spec.shape, shape)):
+                if isinstance(want, int) and want != got:
+                    raise ModelInputError(
+                        f"model {model_name}: input '{spec.name}': axis {axis} must be {want}; {expect}, {given}"
+                    )
+                if isinstance(want, str):
+                    if want in named and named[want][0] != got:
+                        other = named[want][1]
+                        raise ModelInputError(
+                            f"model {model_name}: input '{spec.name}': dimension '{want}' is {got} but input "
+                            f"'{other}' has {named[want][0]} for it; {expect}, {given}"
+                        )
+                    named.setdefault(want, (got, spec.name))
+        if nan_policy != "ignore" and dtype.kind in "fc":
+            check_finite(model_name, spec.name, arr, nan_policy)
+
+
+def _dtype_of(arr: Any) -> np.dtype:
+    dt = arr.dtype
+    if isinstance(dt, np.dtype):
+        return dt
+    import torch
+
+    return np.dtype(torch.empty(0, dtype=dt).numpy().dtype)
+
+
+def check_finite(model_name: str, name: str, arr: Any, policy: str = "raise") -> None:
+    """Reject (or warn about) NaN/inf. A sum is a cheap first pass; the exact place is found only on failure."""
+    if hasattr(arr, "detach"):  # torch
+        import torch
+
+        bad = not bool(torch.isfinite(arr).all())
+        a = arr.detach().cpu().numpy() if bad else None
+    else:
+        a = np.asarray(arr)
+        with np.errstate(all="ignore"):
+            total = np.add.reduce(a, axis=None) if a.size else 0.0
+        bad = not np.isfinite(total) and not np.isfinite(a).all()
+    if not bad:
+        return
+    flat = np.flatnonzero(~np.isfinite(a))
+    where = np.unravel_index(flat[0], a.shape)
+    n_nan = int(np.isnan(a).sum())
+    n_inf = flat.size - n_nan
+    msg = (
+        f"model {model_name}: input '{name}' holds {n_nan} NaN and {n_inf} inf value(s) (first at index "
+        f"{tuple(int(i) for i in where)}); fix the producer, clean with preprocessing (replace_inf_value), or "
+        "set nan_policy='warn'/'ignore' to pass them on"
+    )
+    if policy == "warn":
+        import warnings
+
+        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+        return
+    raise ModelInputError(msg)
