@@ -335,22 +335,23 @@ def test_unwritable_paths(tmp_path):
         HDF5Exporter(tmp_path / "nodir" / "x.h5")
     afile = tmp_path / "afile"
     afile.write_text("")
-    with pytest.raises(OSError, match=r"cannot create .*afile/x.h5"):
+    with pytest.raises(NotADirectoryError, match=r"cannot create .*afile/x.h5: .*afile is not a directory"):
         HDF5Exporter(afile / "x.h5")
     existing = tmp_path / "e.h5"
     HDF5Exporter(existing).close()
     with pytest.raises(FileExistsError, match="exists"):
         HDF5Exporter(existing, mode="x")
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o500)
-    try:
-        if os.access(ro, os.W_OK):  # root ignores permissions
-            pytest.skip("running with permissions that ignore a read-only directory")
-        with pytest.raises(PermissionError, match=r"cannot create .*ro/x.h5 \(temporary file"):
-            HDF5Exporter(ro / "x.h5")
-    finally:
-        ro.chmod(0o700)
+    text = tmp_path / "notes.txt"
+    text.write_text("not an HDF5 file\n" * 100)
+    with pytest.raises(OSError, match=r"cannot open .*notes.txt to append"):
+        HDF5Exporter(text)
+    # a directory nobody may write to (sysfs refuses even root; chmod would not stop root)
+    if not os.path.isdir("/sys/kernel"):
+        pytest.skip("needs Linux sysfs for a directory that refuses file creation")
+    with pytest.raises(
+        PermissionError, match=r"cannot create /sys/kernel/x.h5 \(temporary file /sys/kernel/\.x\.h5\.tmp-"
+    ):
+        HDF5Exporter("/sys/kernel/x.h5")
 
 
 def test_temporary_name_then_rename(edm, tmp_path):
@@ -440,3 +441,28 @@ def test_collate_events_scalars_and_mismatched_keys():
     with pytest.raises(KeyError, match="item 1 has keys"):
         collate_events([{"a": torch.ones(1)}, {"b": torch.ones(1)}])
     assert collate_events([]) == ({}, {})
+
+
+def test_userdata_links_torch_arrays_and_event_count_mismatch(edm, tmp_path):
+    path = tmp_path / "misc.h5"
+    u = edm.collection_class("podio::UserDataCollection<float>")()
+    for x in (1.5, 2.5):
+        u.push_back(x)
+    frame = edm.Frame()
+    frame.put(u, "weights")
+    frame.put(edm.edm4hep.RecoMCParticleLinkCollection(), "links")
+    with HDF5Exporter(path) as ex:
+        ex.write_frame(frame)
+        ex.write_collection("weights", u)
+        ex.write_arrays({"t": torch.ones(2, 3)})
+    np.testing.assert_array_equal(read_event(path, "weights", 1)["values"], np.array([1.5, 2.5], np.float32))
+    assert set(read_event(path, "links", 0)) == {
+        "weight",
+        "from.index",
+        "from.collectionID",
+        "to.index",
+        "to.collectionID",
+    }
+    assert read_event(path, "t", 0)["data"].dtype == np.float32
+    with pytest.raises(ValueError, match=r"do not have the same number of events: weights/values=2, t=1"):
+        HDF5EventDataset(path, inputs=["weights/values"], targets=["t"])

@@ -126,8 +126,18 @@ def _userdata_view(coll: Any) -> np.ndarray:
     return views.raw_view(coll, addr, cppyy.ll.addressof(coll.m_data), _userdata_dtype(coll))
 
 
+_COLUMNS: dict[str, list[_Column]] = {}  # podio type name -> columns (derived once per type)
+
+
 def collection_columns(coll: Any) -> list[_Column]:
     """The datasets a (non-Tensor) collection is exported to, derived from its datatype."""
+    key = str(coll.getTypeName())
+    if key not in _COLUMNS:
+        _COLUMNS[key] = _derive_columns(coll)
+    return _COLUMNS[key]
+
+
+def _derive_columns(coll: Any) -> list[_Column]:
     if _is_userdata(coll):
         return [_Column("values", _userdata_dtype(coll), (), "column", _OFFSETS, "userdata")]
     info = coll.type_info
@@ -241,6 +251,35 @@ class _Pending:
     keep: Any = None  # owner of the views (the collection), alive until written
 
 
+class _GroupState:
+    """An open group: its datasets by name, the committed end of every offsets dataset, the event count."""
+
+    def __init__(self, group: Any) -> None:
+        self.group = group
+        self.dsets: dict[str, Any] = {}
+        self.ends: dict[str, int] = {}
+        self.n_events = 0
+
+    @classmethod
+    def load(cls, g: Any) -> _GroupState:
+        """State of an existing group; offsets entries past the row offsets' last event are dropped."""
+        st = cls(g)
+        st.dsets = {k: g[k] for k in g}
+        st.n_events = st.dsets[_OFFSETS].shape[0] - 1
+        for k, d in st.dsets.items():
+            if d.attrs.get("role") == "offsets":
+                if d.shape[0] > st.n_events + 1:
+                    d.resize((st.n_events + 1,))
+                st.ends[k] = int(d[-1])
+        return st
+
+    def trim(self) -> None:
+        for d in self.dsets.values():
+            off = d.attrs.get("offsets")
+            if off is not None and d.shape[0] != self.ends[str(off)]:
+                d.resize(self.ends[str(off)], axis=0)
+
+
 # ------------------------------------------------------------------ the exporter
 class HDF5Exporter:
     """Write chosen collections, Tensor collections and named per-event arrays to one HDF5 file.
@@ -277,7 +316,7 @@ class HDF5Exporter:
         self._compression = compression
         self._compression_opts = compression_opts if compression == "gzip" else None
         self._chunk_bytes = max(1024, int(chunk_bytes))
-        self._ends: dict[str, dict[str, int]] = {}  # group -> offsets dataset -> committed end
+        self._groups: dict[str, _GroupState] = {}  # open groups (datasets, committed ends)
         self._checked: dict[str, Any] = {}  # group -> signature verified against the file
         self._tmp: str | None = None
         exists = os.path.exists(self.path)
@@ -300,14 +339,15 @@ class HDF5Exporter:
         else:
             folder, base = os.path.split(os.path.abspath(self.path))
             self._tmp = os.path.join(folder, f".{base}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-            if not os.path.isdir(folder):
+            if not os.path.exists(folder):
                 raise FileNotFoundError(f"HDF5Exporter: cannot create {self.path}: directory {folder} does not exist")
+            if not os.path.isdir(folder):
+                raise NotADirectoryError(f"HDF5Exporter: cannot create {self.path}: {folder} is not a directory")
             try:
                 self._file = h5py.File(self._tmp, "x", rdcc_nbytes=4 << 20)
             except OSError as err:
-                raise PermissionError(
-                    f"HDF5Exporter: cannot create {self.path} (temporary file {self._tmp}): {err}"
-                ) from err
+                cls = type(err) if isinstance(err, (PermissionError, FileNotFoundError)) else OSError
+                raise cls(f"HDF5Exporter: cannot create {self.path} (temporary file {self._tmp}): {err}") from err
             self._file.attrs["format"] = FORMAT
             self._file.attrs["format_version"] = FORMAT_VERSION
             self._file.attrs["k4mlinference_version"] = _version()
@@ -344,6 +384,7 @@ class HDF5Exporter:
         """Flush, close and (for a new file) rename the temporary file to the final path."""
         if self._file is None:
             return
+        self._trim()
         self._file.flush()
         self._file.close()
         self._file = None
@@ -354,6 +395,9 @@ class HDF5Exporter:
     def abort(self) -> None:
         """Close without publishing: a new file's temporary is deleted; an appended file keeps its committed events."""
         if self._file is None:
+            return
+        if self.appending:
+            self.close()
             return
         try:
             self._file.close()
@@ -546,70 +590,74 @@ class HDF5Exporter:
             d.attrs[k] = v
         return d
 
-    def _group(self, p: _Pending) -> Any:
+    def _state(self, p: _Pending) -> _GroupState:
+        """The group's open datasets and committed ends, creating the group on first use."""
+        st = self._groups.get(p.group)
+        if st is not None:
+            return st
         f = self._file
         if p.group in f:
-            g = f[p.group]
+            st = _GroupState.load(f[p.group])
         else:
             g = f.create_group(p.group)
             for k, v in p.attrs.items():
                 g.attrs[k] = v
+            st = _GroupState(g)
             for off in p.counts:
-                self._create(g, off, _OFFSETS_DTYPE, (), role="offsets")
-                g[off].resize((1,))
-                g[off][0] = 0
+                d = self._create(g, off, _OFFSETS_DTYPE, (), role="offsets")
+                d.resize((1,))
+                _write_rows(d, 0, np.zeros(1, _OFFSETS_DTYPE))
+                st.dsets[off], st.ends[off] = d, 0
             if p.kind == "collection":
                 for c, _ in p.segments:
-                    self._create(g, c.name, c.dtype, c.trailing, role=c.role, offsets=c.offsets)
-        if p.group not in self._ends:
-            self._ends[p.group] = {off: int(g[off][-1]) for off in g if g[off].attrs.get("role") == "offsets"}
-        return g
+                    d = self._create(g, c.name, c.dtype, c.trailing, role=c.role, offsets=c.offsets)
+                    st.dsets[c.name] = d
+        self._groups[p.group] = st
+        return st
 
     def _commit(self, p: _Pending) -> None:
-        g = self._group(p)
-        ends = self._ends[p.group]
+        st = self._state(p)
+        g, ends, dsets = st.group, st.ends, st.dsets
         if p.kind != "collection":
             for c, arr in p.segments:
-                if "data" not in g:  # first non-empty tensor/array fixes dtype and trailing shape
-                    self._create(g, "data", arr.dtype, c.trailing, role="data", offsets=_OFFSETS)
+                if "data" not in dsets:  # the first non-empty tensor/array fixes dtype and trailing shape
+                    dsets["data"] = self._create(g, "data", arr.dtype, c.trailing, role="data", offsets=_OFFSETS)
                     g.attrs["dtype"] = np.dtype(arr.dtype).name
                     g.attrs["trailing_shape"] = np.asarray(c.trailing, dtype=np.int64)
                     if "elementType" in p.attrs:
                         g.attrs["elementType"] = p.attrs["elementType"]
         for c, values in p.segments:
-            d = g[c.name]
+            d = dsets[c.name]
             row0 = ends[c.offsets]
-            d.resize(row0 + values.shape[0], axis=0)
+            need = row0 + values.shape[0]
+            if need > d.shape[0]:  # grow by half at least: resizing per event costs more than the write
+                d.resize(max(need, d.shape[0] + d.shape[0] // 2, d.chunks[0]), axis=0)
             _write_rows(d, row0, values)
         # offsets last, the row offsets very last: they commit the event
+        n = st.n_events + 1
         for off in sorted(p.counts, key=lambda o: o == _OFFSETS):
-            d = g[off]
-            n = d.shape[0]
+            d = dsets[off]
             d.resize((n + 1,))
             ends[off] += p.counts[off]
-            d[n] = ends[off]
+            _write_rows(d, n, np.array([ends[off]], dtype=_OFFSETS_DTYPE))
+        st.n_events = n
         p.segments.clear()
         p.keep = None
+
+    def _trim(self) -> None:
+        """Cut the over-allocated data datasets back to what the offsets cover."""
+        for st in self._groups.values():
+            st.trim()
 
     def _recover(self) -> None:
         """Trim what an interrupted append left past the last committed event of every group."""
         import h5py
 
         for gname, g in self._file.items():
-            if not isinstance(g, h5py.Group) or _OFFSETS not in g:
-                continue
-            n_events = g[_OFFSETS].shape[0] - 1
-            ends = {}
-            for off in [k for k in g if g[k].attrs.get("role") == "offsets"]:
-                d = g[off]
-                if d.shape[0] > n_events + 1:
-                    d.resize((n_events + 1,))
-                ends[off] = int(d[-1])
-            for k in g:
-                d = g[k]
-                if d.attrs.get("role") != "offsets" and d.shape[0] > ends.get(str(d.attrs.get("offsets")), d.shape[0]):
-                    d.resize(ends[str(d.attrs["offsets"])], axis=0)
-            self._ends[gname] = ends
+            if isinstance(g, h5py.Group) and _OFFSETS in g:
+                st = _GroupState.load(g)
+                st.trim()
+                self._groups[gname] = st
 
     def __repr__(self) -> str:
         state = "closed" if self._file is None else ("appending" if self.appending else "new")
