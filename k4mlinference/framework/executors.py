@@ -1,0 +1,314 @@
+"""Parallel and distributed runs: the event range split into chunks, one k4run worker per chunk.
+
+Designed like coffea's executors: one `Executor` interface (`map` a function over items, yielding
+(item, result-or-exception) as they finish) with Serial, Processes and Dask implementations, swapped
+by one object. The driver (`run_chunks`) is the same for all: it builds the chunks, retries a failed
+chunk once, reports what still fails with its event range, and merges the chunk outputs in event
+order. Each worker is a fresh `k4run` process on its chunk (`--IOSvc.FirstEventEntry`, `-n`, its own
+`--IOSvc.Output`), so workers share nothing and a Dask worker needs only this package installed.
+Producers seed from the event number, hence parallel output equals serial output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from k4mlinference.framework import messages
+
+
+class ChunkError(RuntimeError):
+    """A chunk's worker failed; the message names the event range and ends with the worker's log."""
+
+
+@dataclass
+class Chunk:
+    """One worker's share: events [first, first + count) of the stream, and where it writes."""
+
+    index: int
+    first: int
+    count: int
+    output: str  # chunk output file ('' = none)
+    log: str
+    argv: list[str] = field(default_factory=list)  # k4run arguments (options files + overrides)
+    cwd: str = ""
+    iosvc: str = "IOSvc"
+
+    @property
+    def range_text(self) -> str:
+        return f"events {self.first}-{self.first + self.count - 1}"
+
+
+def run_chunk(chunk: Chunk | dict) -> dict:
+    """Run one chunk in a fresh k4run process (on whatever machine calls this) and return its report."""
+    if isinstance(chunk, dict):
+        chunk = Chunk(**chunk)
+    report = chunk.log + ".json"
+    cmd = [
+        sys.executable,
+        "-m",
+        "k4mlinference.framework.cli",
+        *chunk.argv,
+        f"--{chunk.iosvc}.FirstEventEntry={chunk.first}",
+        f"--num-events={chunk.count}",
+        f"--{chunk.iosvc}.Output={chunk.output}",
+        "--ncpus=1",
+        "--executor=local",
+        f"--worker-report={report}",
+    ]
+    env = dict(os.environ, K4ML_WORKER="1", PYTHONUNBUFFERED="1")
+    t0 = time.perf_counter()
+    with open(chunk.log, "w") as log:
+        rc = subprocess.run(cmd, cwd=chunk.cwd or None, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+    if rc != 0:
+        tail = Path(chunk.log).read_text(errors="replace").strip().splitlines()[-15:]
+        raise ChunkError(f"chunk {chunk.index} ({chunk.range_text}) exited with code {rc}:\n" + "\n".join(tail))
+    out = json.loads(Path(report).read_text()) if os.path.exists(report) else {}
+    out["wall"] = time.perf_counter() - t0
+    return out
+
+
+# ------------------------------------------------------------------ executors
+class Executor(ABC):
+    """Maps a function over items; yields (item, result or the exception raised) as they finish."""
+
+    name = "executor"
+    workers = 1
+
+    @abstractmethod
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any]]: ...
+
+    def close(self) -> None:  # noqa: B027 (optional hook, nothing to release by default)
+        """Release workers/clusters."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """One item after the other in this process (chunks still run as k4run subprocesses)."""
+
+    name = "serial"
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        for item in items:
+            try:
+                yield item, fn(item)
+            except Exception as exc:  # reported by the driver
+                yield item, exc
+
+
+class ProcessesExecutor(Executor):
+    """Up to `workers` items at once on this machine (each chunk is its own k4run process)."""
+
+    name = "processes"
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, int(workers))
+        self._pool = ThreadPoolExecutor(max_workers=self.workers)  # threads only wait on subprocesses
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        futures = {self._pool.submit(fn, item): item for item in items}
+        for fut in as_completed(futures):
+            exc = fut.exception()
+            yield futures[fut], exc if exc is not None else fut.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+class DaskExecutor(Executor):
+    """Items as tasks on a Dask distributed cluster: `scheduler` address, or a LocalCluster.
+
+    Anything `distributed.Client` accepts works as the address (a dask-jobqueue cluster's
+    scheduler too). Chunks are plain dicts and `run_chunk` is importable, so workers only need
+    this package.
+    """
+
+    name = "dask"
+
+    def __init__(self, scheduler: str | None = None, workers: int = 2) -> None:
+        from distributed import Client, LocalCluster
+
+        self._cluster = None
+        if scheduler:
+            self._client = Client(scheduler)
+            self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
+        else:
+            self._cluster = LocalCluster(
+                n_workers=max(1, int(workers)),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=40,
+            )
+            self._client = Client(self._cluster)
+            self.workers = max(1, int(workers))
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        from distributed import as_completed as dask_completed
+
+        items = list(items)
+        futures = {}
+        for item in items:
+            payload = asdict(item) if isinstance(item, Chunk) else item
+            futures[self._client.submit(fn, payload, pure=False)] = item
+        for fut in dask_completed(list(futures)):
+            try:
+                yield futures[fut], fut.result()
+            except Exception as exc:
+                yield futures[fut], exc
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def make_executor(kind: str, ncpus: int, scheduler: str | None = None) -> Executor:
+    if kind == "dask":
+        return DaskExecutor(scheduler, ncpus)
+    if kind in ("local", "processes", "futures"):
+        return ProcessesExecutor(ncpus) if ncpus > 1 else SerialExecutor()
+    if kind in ("serial", "iterative"):
+        return SerialExecutor()
+    raise ValueError(f"unknown executor {kind!r}: use local or dask")
+
+
+# ------------------------------------------------------------------ the driver
+def split(total: int, n: int, first: int = 0) -> list[tuple[int, int]]:
+    """(first, count) of n contiguous, nearly equal chunks of `total` events."""
+    n = max(1, min(n, total)) if total > 0 else 1
+    base, extra = divmod(total, n)
+    out, pos = [], first
+    for i in range(n):
+        c = base + (1 if i < extra else 0)
+        out.append((pos, c))
+        pos += c
+    return [(f, c) for f, c in out if c > 0]
+
+
+def chunk_output(output: str, index: int) -> str:
+    p = Path(output)
+    return str(p.with_name(f"{p.stem}.chunk{index:03d}{p.suffix or '.root'}"))
+
+
+def run_chunks(
+    executor: Executor,
+    argv: list[str],
+    total: int,
+    first: int,
+    output: str,
+    n_chunks: int,
+    iosvc: str = "IOSvc",
+    config_options: list[str] | None = None,
+) -> dict:
+    """Run `total` events from `first` in chunks on `executor`, retry failures once, merge outputs.
+
+    Returns {"chunks": [...reports], "timing": summed per-component timing, "failed": [...messages],
+    "output": merged file or ''}.
+    """
+    cwd = os.getcwd()
+    logdir = Path(output).parent if output else Path(tempfile.mkdtemp(prefix="k4run-chunks-"))
+    logdir.mkdir(parents=True, exist_ok=True)
+    chunks = []
+    for i, (f, c) in enumerate(split(total, n_chunks, first)):
+        out = os.path.abspath(chunk_output(output, i)) if output else ""
+        stem = Path(out).with_suffix("") if out else logdir / f"chunk{i:03d}"
+        chunks.append(Chunk(i, f, c, out, str(stem) + ".log", list(argv), cwd, iosvc))
+    messages.emit(
+        "Executor",
+        messages.INFO,
+        f"{executor.name}: {total} events in {len(chunks)} chunks on {executor.workers} worker(s)",
+    )
+    reports: dict[int, dict] = {}
+    todo = chunks
+    errors: dict[int, Exception] = {}
+    for attempt in (1, 2):
+        errors = {}
+        for chunk, res in executor.map(run_chunk, todo):
+            if isinstance(res, Exception):
+                errors[chunk.index] = res
+                level = messages.WARNING if attempt == 1 else messages.ERROR
+                what = "retrying once" if attempt == 1 else "failed again"
+                messages.emit("Executor", level, f"chunk {chunk.index} ({chunk.range_text}) failed, {what}: {res}")
+            else:
+                reports[chunk.index] = res
+                messages.emit(
+                    "Executor",
+                    messages.INFO,
+                    f"chunk {chunk.index} ({chunk.range_text}) done in {res.get('wall', 0):.1f} s"
+                    + (f" -> {chunk.output}" if chunk.output else ""),
+                )
+        todo = [c for c in chunks if c.index in errors]
+        if not todo:
+            break
+    failed = [f"chunk {c.index} ({c.range_text}): {errors[c.index]}" for c in todo]
+    timing: dict[str, list[float]] = {}
+    for rep in reports.values():
+        for name, row in rep.get("timing", {}).items():
+            acc = timing.setdefault(name, [0.0, 0, 0])
+            for k in range(3):
+                acc[k] += row[k]
+    merged = ""
+    if output and not failed:
+        merged = merge_outputs([c.output for c in chunks], output, config_options or [])
+    elif output and failed:
+        done = [c.output for c in chunks if c.index in reports]
+        messages.emit(
+            "Executor", messages.ERROR, f"not merging; finished chunk outputs kept: {', '.join(done) or '(none)'}"
+        )
+    return {"chunks": [reports.get(c.index) for c in chunks], "timing": timing, "failed": failed, "output": merged}
+
+
+def merge_outputs(files: list[str], output: str, config_options: list[str]) -> str:
+    """Concatenate chunk files into `output` in chunk order with our Reader and Writer."""
+    from k4mlinference.edm import Frame
+    from k4mlinference.io import Reader, Writer
+
+    t0 = time.perf_counter()
+    existing = [f for f in files if os.path.exists(f)]
+    writer = Writer(output)
+    try:
+        cfg = Frame()
+        cfg.putParameter("gaudiConfigOptions", list(config_options) or [""])
+        writer.write_frame(cfg, "configuration_metadata")
+        n = 0
+        with_events = []
+        for f in existing:
+            r = Reader(f)
+            if "events" in r.categories and r.getEntries("events") > 0:
+                with_events.append(f)
+            r.close()
+        if with_events:
+            reader = Reader(with_events)
+            for frame in reader.get("events"):
+                writer.write_frame(frame, "events")
+                n += 1
+            if "metadata" in reader.categories:
+                meta = Reader(with_events[0]).get("metadata")
+                if len(meta):
+                    writer.write_frame(meta[0], "metadata")
+        writer.finish()
+    except BaseException:
+        writer._abort()
+        raise
+    messages.emit(
+        "Executor",
+        messages.INFO,
+        f"merged {n} events from {len(existing)} chunk files into {output} in {time.perf_counter() - t0:.1f} s",
+    )
+    return output
