@@ -206,6 +206,10 @@ def test_event_dataset_and_collate(edm, two_runs):
     for j in range(3):
         o = offsets["target"]
         np.testing.assert_array_equal(batch["target"][o[j] : o[j + 1]].numpy(), ds[j]["target"].numpy())
+    # worker processes open their own HDF5 handle
+    workers = torch.utils.data.DataLoader(ds, batch_size=3, collate_fn=collate_events, num_workers=2)
+    for (b1, o1), (b2, o2) in zip(workers, batches, strict=True):
+        assert all(torch.equal(b1[k], b2[k]) and torch.equal(o1[k], o2[k]) for k in b1)
     # in-memory mode gives the same items
     mem = HDF5EventDataset(two_runs, inputs=["Features"], targets=["target"], in_memory=True)
     for ev in EVENTS:

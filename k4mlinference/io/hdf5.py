@@ -31,6 +31,17 @@ File layout (one group per exported name)::
 Every data dataset carries attrs `role` (column, vector, relation, data) and `offsets` (the name
 of the offsets dataset in its group that slices it per event), so readers never parse names.
 
+Rows of tensors and arrays: a Tensor or array of shape (n, *f) contributes n rows of shape f (so a
+per-event feature vector meant as one row must be written as shape (1, f)); a 0-d value is one
+row; a Tensor collection holding no Tensor in an event gives 0 rows; more than one Tensor in one
+event is refused rather than silently merged. Every group counts its own events (one per
+`write_frame`/`write_arrays`/`write_collection` that names it); the datasets check that the groups
+they combine have the same count.
+
+While a file is open the data datasets are over-allocated (they grow by half, because one HDF5
+resize per event and column costs more than the write itself); the offsets are the truth and
+`close()` trims every dataset to them.
+
 Creating a file writes to a hidden temporary name beside it and renames it at `close()`, so a
 crash leaves no half-written file under the final name. Appending to an existing file modifies it
 in place: copying a large training file for every run would be too slow, and each event is only
@@ -56,6 +67,7 @@ FORMAT_VERSION = 1
 TENSOR_TYPE = "edm4eic::TensorCollection"
 _OFFSETS = "offsets"
 _OFFSETS_DTYPE = np.dtype("int64")
+_HISTORY_MAX = 100
 
 
 class HDF5SchemaError(ValueError):
@@ -356,6 +368,8 @@ class HDF5Exporter:
         hist = [str(h) for h in self._file.attrs.get("history", [])]
         verb = "appended" if self.appending else "created"
         hist.append(f"{_now()} {verb} by k4mlinference {_version()}: {source}")
+        if len(hist) > _HISTORY_MAX:  # an attribute must stay under HDF5's 64 KiB: keep the creation and the latest
+            hist = hist[:1] + ["..."] + hist[-(_HISTORY_MAX - 2) :]
         self._file.attrs["history"] = hist
 
     # ------------------------------------------------------------ context manager
@@ -421,6 +435,8 @@ class HDF5Exporter:
         names = list(collections) if collections is not None else self.collections
         if names is None:
             names = list(frame.getAvailableCollections())
+        if len(set(names)) != len(names):
+            raise ValueError(f"HDF5Exporter({self.path}): collection names given more than once: {names}")
         available = list(frame.getAvailableCollections())
         missing = [n for n in names if n not in available]
         if missing:
