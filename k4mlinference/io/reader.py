@@ -1,0 +1,522 @@
+"""Reader for podio Frame files (TTree and RNTuple backends, podio 0.16 to 1.x).
+
+    from k4mlinference.io import Reader
+    reader = Reader("events.root")              # or a list of files, read as one stream
+    for frame in reader.get("events"):          # len(...) and [i] work too
+        mcps = frame.get("MCParticles")         # read from the file on first access
+        px = mcps.view("momentum.x")            # numpy over the collection, no copy
+
+Collections are read lazily: a frame reads a collection the first time it is asked for (or the
+first time a relation points into it), straight into the collection's own vectors through
+ROOT (see cpp/include/k4ml/io/root_io.h). Everything that depends on the file's podio version
+or schema is worked out once per file and collection name, so the per-event cost is a few calls.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import warnings
+import weakref
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from k4mlinference.edm.frame import Frame
+from k4mlinference.io import datamodels
+from k4mlinference.io._cpp import cppyy_io
+from k4mlinference.io.errors import PodioFileError
+from k4mlinference.io.metadata import CollectionInfo, FileMetadata, read_ntuple_metadata, read_tree_metadata
+
+_FIXED_WIDTH = {"int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t"}
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path
+
+
+def _open_root_file(path: str) -> Any:
+    """TFile::Open (local paths and URLs such as root://), with errors that name the file."""
+    import ROOT
+
+    if not _is_url(path):
+        p = Path(path)
+        if not p.exists():
+            raise PodioFileError(path, "no such file")
+        if p.is_dir():
+            raise PodioFileError(path, "is a directory, not a ROOT file")
+        with open(p, "rb") as fh:
+            if fh.read(4) != b"root":
+                raise PodioFileError(path, "not a ROOT file (no ROOT header)")
+    old = ROOT.gErrorIgnoreLevel
+    ROOT.gErrorIgnoreLevel = ROOT.kBreak  # ROOT's own messages would duplicate ours
+    try:
+        f = ROOT.TFile.Open(path, "READ")
+    finally:
+        ROOT.gErrorIgnoreLevel = old
+    if not f or f.IsZombie():
+        raise PodioFileError(path, "cannot be opened as a ROOT file (corrupt, truncated or unreachable)")
+    if f.TestBit(ROOT.TFile.kRecovered):
+        f.Close()
+        raise PodioFileError(path, "is truncated or was not closed properly (ROOT had to recover its keys)")
+    return f
+
+
+def _value(x: Any) -> Any:
+    return x.decode() if isinstance(x, bytes) else x
+
+
+def parameters_to_dict(p: Any) -> dict[str, Any]:
+    """k4ml::io::Parameters -> {key: value}; one-element vectors become scalars (podio's Python)."""
+    out: dict[str, Any] = {}
+    for keys, values, conv in (
+        (p.intKeys, p.intValues, int),
+        (p.floatKeys, p.floatValues, float),
+        (p.doubleKeys, p.doubleValues, float),
+        (p.stringKeys, p.stringValues, lambda s: str(_value(s))),
+    ):
+        for k, v in zip(keys, values):
+            vals = [conv(x) for x in v]
+            out[str(_value(k))] = vals[0] if len(vals) == 1 else vals
+    return out
+
+
+class _CollectionPlan:
+    """How one collection of one file category is read (decided once)."""
+
+    def __init__(self, info: CollectionInfo, cls: Any, slot: int) -> None:
+        self.info = info
+        self.cls = cls
+        self.slot = slot
+
+
+class _Source:
+    """One open file: metadata, per-category C++ readers, per-collection read plans."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.io = cppyy_io()
+        self.file = _open_root_file(path)
+        kind = str(self.io.keyClass(self.file, "podio_metadata"))
+        if kind == "TTree":
+            self.md: FileMetadata = read_tree_metadata(path, self.file)
+        elif "RNTuple" in kind:
+            self.md = read_ntuple_metadata(path, self.file, self.io)
+        elif kind:
+            raise PodioFileError(path, f"podio_metadata is a {kind}, neither a TTree nor an RNTuple")
+        else:
+            keys = [k.GetName() for k in self.file.GetListOfKeys()]
+            if "metadata" in keys and "events" in keys and "podio_metadata" not in keys:
+                raise PodioFileError(path, "is a pre-Frame podio file (podio < 0.16 EventStore layout): not supported")
+            raise PodioFileError(path, f"not a podio file: no podio_metadata (keys: {', '.join(keys) or 'none'})")
+        self._readers: dict[str, Any] = {}
+        self._plans: dict[tuple[str, str], _CollectionPlan | str] = {}
+        self._branch_names: dict[str, set[str]] = {}
+        self._entries: dict[str, int] = {}
+
+    # ---------------------------------------------------------------- categories
+    @property
+    def categories(self) -> list[str]:
+        return list(self.md.categories)
+
+    def collection_infos(self, category: str) -> list[CollectionInfo]:
+        return self.md.categories.get(category, [])
+
+    def reader(self, category: str) -> Any:
+        r = self._readers.get(category)
+        if r is None:
+            if self.md.backend == "TTree":
+                tree = self.file.Get(category)
+                if not tree:
+                    raise PodioFileError(
+                        self.path, f"category {category!r} is listed in podio_metadata but has no tree"
+                    )
+                r = self.io.TreeCategoryReader(tree)
+                self._branch_names[category] = {b.GetName() for b in tree.GetListOfBranches()}
+            else:
+                try:
+                    r = self.io.NTupleCategoryReader(self.file, category)
+                except Exception as exc:  # noqa: BLE001
+                    raise PodioFileError(
+                        self.path, f"cannot open the RNTuple of category {category!r}: {exc}"
+                    ) from None
+                self._branch_names[category] = {str(f) for f in r.fields()}
+            self._readers[category] = r
+        return r
+
+    def entries(self, category: str) -> int:
+        if category not in self._entries:
+            self._entries[category] = int(self.reader(category).entries()) if category in self.md.categories else 0
+        return self._entries[category]
+
+    # ---------------------------------------------------------------- collections
+    def plan(self, category: str, info: CollectionInfo) -> _CollectionPlan | str:
+        """The read plan of a collection, or the reason it cannot be read."""
+        key = (category, info.name)
+        if key not in self._plans:
+            self._plans[key] = self._make_plan(category, info)
+        return self._plans[key]
+
+    def _make_plan(self, category: str, info: CollectionInfo) -> _CollectionPlan | str:
+        if info.is_subset:
+            return "subset collections (references into other collections) are not supported"
+        res = datamodels.collection_class(self.md, info.type_name)
+        if res.cls is None:
+            return res.reason
+        cls = res.cls
+        proto = cls()
+        from k4mlinference.edm import pythonize
+
+        ti = pythonize.TYPES.get(type(proto).__cpp_name__)
+        datamodels.check_schema(self.md, info.type_name, ti.datatype if ti else None)
+        reader = self.reader(category)
+        branches = self._branch_names[category]
+        rel_names = [str(n) for n in proto.relationNames()]
+        vec_names = [str(n) for n in proto.vectorMemberNames()]
+        rels, vecs = self._branch_names_for(info, rel_names, vec_names, branches)
+        if info.name not in branches:
+            return f"the file has no branch {info.name!r} for it"
+        try:
+            if self.md.backend == "TTree":
+                slot = reader.addCollection(info.name, rels, vecs, proto)
+            else:
+                vec_types = [self._ntuple_type(str(t)) for t in proto.vectorMemberTypes()]
+                data_type = "std::vector<" + str(proto.getDataTypeName()) + ">"
+                slot = reader.addCollection(info.name, self._ntuple_type_data(data_type), rels, vecs, vec_types, proto)
+        except Exception as exc:  # noqa: BLE001  (type mismatch between file and our classes)
+            raise PodioFileError(
+                self.path, f"collection {info.name!r} ({info.type_name}) cannot be read: {exc}"
+            ) from None
+        return _CollectionPlan(info, cls, int(slot))
+
+    @staticmethod
+    def _ntuple_type(t: str) -> str:
+        t = t.strip()
+        return f"std::vector<std::{t}>" if t in _FIXED_WIDTH else f"std::vector<{t}>"
+
+    @staticmethod
+    def _ntuple_type_data(t: str) -> str:
+        inner = t[len("std::vector<") : -1]
+        return f"std::vector<std::{inner}>" if inner in _FIXED_WIDTH else t
+
+    def _branch_names_for(
+        self, info: CollectionInfo, rel_names: list[str], vec_names: list[str], branches: set[str]
+    ) -> tuple[list[str], list[str]]:
+        """Branch of each of our relations/vector members ("" where the file has none)."""
+        name = info.name
+        if self.md.index_based_names:
+            # podio < 0.17: `C#i` / `C_i` in the file's own order of relations / vector members
+            found = datamodels.find_file_datatype(self.md, info.type_name)
+            file_rels = [r.name for r in found[1].relations] if found else rel_names
+            file_vecs = [m.name for m in found[1].vector_members] if found else vec_names
+            rels = [f"{name}#{file_rels.index(r)}" if r in file_rels else "" for r in rel_names]
+            vecs = [f"{name}_{file_vecs.index(v)}" if v in file_vecs else "" for v in vec_names]
+        else:
+            rels = [f"_{name}_{r}" for r in rel_names]
+            vecs = [f"_{name}_{v}" for v in vec_names]
+        rels = [b if b in branches else "" for b in rels]
+        vecs = [b if b in branches else "" for b in vecs]
+        return rels, vecs
+
+    def read_collection(self, category: str, plan: _CollectionPlan, entry: int) -> Any:
+        coll = plan.cls()
+        try:
+            self._readers[category].read(plan.slot, entry, coll)
+        except Exception as exc:  # noqa: BLE001
+            raise PodioFileError(
+                self.path, f"reading collection {plan.info.name!r} of entry {entry} of {category!r} failed: {exc}"
+            ) from None
+        return coll
+
+    def parameters(self, category: str, entry: int) -> dict[str, Any]:
+        try:
+            p = self.reader(category).readParameters(entry)
+        except Exception as exc:  # noqa: BLE001
+            raise PodioFileError(
+                self.path, f"reading the parameters of entry {entry} of {category!r} failed: {exc}"
+            ) from None
+        return parameters_to_dict(p)
+
+    def close(self) -> None:
+        for r in self._readers.values():
+            if hasattr(r, "release"):
+                r.release()
+        self._readers.clear()
+        self._plans.clear()
+        if self.file:
+            self.file.Close()
+            self.file = None
+
+
+# ------------------------------------------------------------------------------ lazy frames
+_FRAMES: dict[int, weakref.ref] = {}  # token -> frame, for the C++ relation loader
+_TOKENS = itertools.count(1)
+_LOADER_SET: list[Any] = []
+
+
+def _load_for_relation(token: int, coll_id: int) -> int:
+    """Called from C++ when a relation points to a collection its frame has not read yet."""
+    import cppyy.ll
+
+    ref = _FRAMES.get(int(token))
+    frame = ref() if ref is not None else None
+    if frame is not None:
+        name = frame._part.names_by_id.get(int(coll_id))
+        if name is not None:
+            try:
+                return cppyy.ll.addressof(frame.get(name))
+            except Exception:  # noqa: BLE001  (relation stays unresolved)
+                pass
+    return 0
+
+
+def _install_loader(io: Any) -> None:
+    if not _LOADER_SET:
+        io.LazyCollectionStore.setLoader(_load_for_relation)
+        _LOADER_SET.append(_load_for_relation)
+
+
+class _Part:
+    """One file's share of a category, as offered to frames (shared by all its frames)."""
+
+    def __init__(self, source: _Source, category: str, entries: int, available: dict[str, CollectionInfo]) -> None:
+        self.source = source
+        self.category = category
+        self.entries = entries
+        self.available = available
+        self.names_by_id = {i.id: n for n, i in available.items()}
+        self.store_class = source.io.LazyCollectionStore
+
+
+class ReadFrame(Frame):
+    """A Frame backed by one entry of a file: collections and parameters are read on demand.
+
+    Frame.__init__ is not called: its C++ store is replaced by one that can read collections
+    that relations point to, and the per-event cost of building a frame matters.
+    """
+
+    def __init__(self, part: _Part, entry: int) -> None:
+        self._colls: dict[str, Any] = {}
+        self._ids: dict[int, str] = {}
+        self._params: dict[str, Any] | None = None
+        self._part = part
+        self._entry = entry
+        self._token = token = next(_TOKENS)
+        store = self._store = part.store_class()
+        store.token = token
+        _FRAMES[token] = weakref.ref(self)
+
+    # collections ------------------------------------------------------------
+    def get(self, name: str) -> Any:
+        coll = self._colls.get(name)
+        if coll is not None:
+            return coll
+        part = self._part
+        info = part.available.get(name)
+        if info is None:
+            avail = ", ".join(part.available) or "(none)"
+            raise KeyError(f"no collection {name!r} in this frame of {part.source.path}; available: {avail}")
+        src = part.source
+        plan = src.plan(part.category, info)
+        if isinstance(plan, str):
+            raise PodioFileError(src.path, f"collection {name!r} ({info.type_name}) cannot be read: {plan}")
+        coll = src.read_collection(part.category, plan, self._entry)
+        coll.setID(info.id)
+        self._colls[name] = coll
+        self._ids[info.id] = name
+        self._store.add(coll)
+        return coll
+
+    def getAvailableCollections(self) -> list[str]:
+        return list(self._part.available)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._part.available
+
+    def items(self):
+        for name in self._part.available:
+            self.get(name)
+        return self._colls.items()
+
+    def collection_type(self, name: str) -> str:
+        """The podio type name of a collection, without reading it."""
+        return self._part.available[name].type_name
+
+    # parameters ------------------------------------------------------------------
+    @property
+    def parameters(self) -> dict[str, Any]:  # type: ignore[override]
+        if self._params is None:
+            self._params = self._part.source.parameters(self._part.category, self._entry)
+        return self._params
+
+    @parameters.setter
+    def parameters(self, value: dict[str, Any]) -> None:
+        self._params = dict(value)
+
+    @property
+    def entry(self) -> int:
+        """Entry number within its file."""
+        return self._entry
+
+    @property
+    def path(self) -> str:
+        return self._part.source.path
+
+    def __del__(self) -> None:
+        # collections may outlive the frame; they must not keep pointing at its store
+        try:
+            _FRAMES.pop(self._token, None)
+            for coll in self._colls.values():
+                coll.setResolver(0)
+        except Exception:  # noqa: BLE001
+            pass
+
+    def __repr__(self) -> str:
+        return (
+            f"<ReadFrame {self._part.category}[{self._entry}] of {self._part.source.path}: "
+            f"{len(self._part.available)} collections, {len(self._colls)} read>"
+        )
+
+
+class FrameSequence(Sequence):
+    """The frames of one category, across all files of a Reader: `len`, index, iteration."""
+
+    def __init__(self, reader: Reader, category: str, collections: list[str] | None) -> None:
+        self._reader = reader
+        self._category = category
+        self._parts: list[_Part] = []
+        for src in reader._sources:
+            n = src.entries(category)
+            if not n:
+                continue
+            infos = {i.name: i for i in src.collection_infos(category)}
+            readable, skipped = self._readable(src, infos)
+            datamodels.warn_skipped(src.path, category, skipped)
+            if collections is not None:
+                missing = [c for c in collections if c not in infos]
+                if missing:
+                    raise KeyError(
+                        f"{src.path}: no collection(s) {', '.join(map(repr, missing))} in category {category!r}; "
+                        f"available: {', '.join(infos) or '(none)'}"
+                    )
+                readable = {c: readable[c] for c in collections if c in readable}
+                bad = [c for c in collections if c not in readable]
+                if bad:
+                    raise PodioFileError(
+                        src.path,
+                        f"requested collection(s) cannot be read: {'; '.join(f'{c}: {skipped[c]}' for c in bad)}",
+                    )
+            self._parts.append(_Part(src, category, n, readable))
+        self._len = sum(p.entries for p in self._parts)
+
+    @staticmethod
+    def _readable(src: _Source, infos: dict[str, CollectionInfo]) -> tuple[dict[str, CollectionInfo], dict[str, str]]:
+        """Collections we have a class for; the others with the reason (checked without reading)."""
+        readable, skipped = {}, {}
+        for name, info in infos.items():
+            if info.is_subset:
+                skipped[name] = "subset collections are not supported"
+                continue
+            res = datamodels.collection_class(src.md, info.type_name)
+            if res.cls is None:
+                skipped[name] = res.reason
+            else:
+                readable[name] = info
+        return readable, skipped
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, i: int) -> ReadFrame:  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._len))]  # type: ignore[return-value]
+        n = self._len
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"frame {i} out of range: category {self._category!r} has {n} entries")
+        for part in self._parts:
+            if i < part.entries:
+                return ReadFrame(part, i)
+            i -= part.entries
+        raise IndexError(i)  # pragma: no cover
+
+    def __iter__(self) -> Iterator[ReadFrame]:
+        for part in self._parts:
+            for i in range(part.entries):
+                yield ReadFrame(part, i)
+
+    def __repr__(self) -> str:
+        return f"<FrameSequence {self._category!r}: {self._len} frames>"
+
+
+class Reader:
+    """podio-style reader over one file or a list of files read as one stream."""
+
+    def __init__(self, paths: str | os.PathLike | Sequence[str | os.PathLike]) -> None:
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        self.paths = [os.fspath(p) for p in paths]
+        if not self.paths:
+            raise ValueError("Reader needs at least one file")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the alpha ROOT wheel warns on import
+            import ROOT  # noqa: F401
+        _install_loader(cppyy_io())
+        self._sources: list[_Source] = []
+        try:
+            for p in self.paths:
+                self._sources.append(_Source(p))
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def categories(self) -> list[str]:
+        """Category names (`events`, `runs`, `metadata`, ...) in file order, over all files."""
+        out: list[str] = []
+        for s in self._sources:
+            out += [c for c in s.categories if c not in out]
+        return out
+
+    getAvailableCategories = categories
+
+    def get(self, category: str, collections: Sequence[str] | None = None) -> FrameSequence:
+        """The frames of `category`; `collections` limits what the frames offer (and read)."""
+        if category not in self.categories:
+            raise KeyError(
+                f"no category {category!r} in {', '.join(self.paths)}; available: {', '.join(self.categories)}"
+            )
+        return FrameSequence(self, category, list(collections) if collections is not None else None)
+
+    def getEntries(self, category: str) -> int:
+        return sum(s.entries(category) for s in self._sources)
+
+    def read_frame(self, category: str, entry: int) -> ReadFrame:
+        return self.get(category)[entry]
+
+    @property
+    def metadata(self) -> list[FileMetadata]:
+        """Parsed podio_metadata of each file (podio version, datamodel definitions, IDs, types)."""
+        return [s.md for s in self._sources]
+
+    @property
+    def podio_version(self) -> tuple[int, int, int]:
+        return self._sources[0].md.podio_version
+
+    def datamodel_definition(self, name: str) -> str:
+        """The JSON definition of datamodel `name` stored in the (first) file."""
+        return self._sources[0].md.edm_definitions[name]
+
+    def close(self) -> None:
+        for s in getattr(self, "_sources", []):
+            s.close()
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Reader {', '.join(self.paths)}: {', '.join(self.categories)}>"

@@ -1,0 +1,246 @@
+"""Writer for podio's Frame layout in ROOT TTree files (the layout of podio >= 1.3).
+
+    with Writer("out.root") as w:
+        for frame in frames:
+            w.write_frame(frame, "events")
+
+What it writes, per category: one tree named after the category, collection branches in
+case-insensitive alphabetical order (data `vector<XData>`, then `_C_<relation>` and
+`_C_<vectorMember>`), then the 8 GP* parameter branches; split level 99. At finish:
+`podio_metadata` with `<cat>___CollectionTypeInfo` (vector of CollectionWriteInfo),
+`PodioBuildVersion` = PODIO_VERSION, `EDMDefinitions` (our datamodels as JSON) and
+`edm4hep___Version`.
+
+Safety: the file is written under a temporary name in the target directory and renamed to
+the final name only by finish(), so a run that dies leaves no file under the final name.
+URLs (root://...) are written in place, as a rename is not possible there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from k4mlinference.io._cpp import cppyy_io
+from k4mlinference.io.errors import PodioFileError
+
+# The podio release whose file layout we reproduce (CollectionWriteInfo metadata, GP branches).
+PODIO_VERSION = (1, 7, 0)
+# EDM4hep release our edm4hep.yaml corresponds to (schema 6).
+EDM4HEP_VERSION = (1, 0, 0)
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path
+
+
+def _root_vector_class(cpp_type: str) -> str:
+    """`vector<T>` for a branch; ROOT normalizes typedefs (int32_t -> int, int64_t -> long)."""
+    t = cpp_type.strip()
+    if t.startswith("std::"):
+        t = t[5:]
+    return f"vector<{t}>"
+
+
+class _Category:
+    """Branch layout of one category, fixed by its first frame."""
+
+    def __init__(self, cw: Any, names: list[str], types: dict[str, str], ids: dict[str, int]) -> None:
+        self.cw = cw
+        self.names = names
+        self.types = types
+        self.ids = ids
+        self.slots: dict[str, int] = {}
+        self.schema: dict[str, int] = {}
+        self.data_types: dict[str, str] = {}
+
+
+class Writer:
+    """Writes Frames into a podio TTree file; call finish() (or use `with`) to complete it."""
+
+    def __init__(self, path: str | os.PathLike, *, compression: int | None = None) -> None:
+        import ROOT
+
+        self.path = os.fspath(path)
+        self._io = cppyy_io()
+        if _is_url(self.path):
+            self._tmp = self.path
+        else:
+            final = Path(self.path)
+            if final.is_dir():
+                raise PodioFileError(self.path, "is a directory")
+            if not final.parent.exists():
+                raise PodioFileError(self.path, f"directory {final.parent} does not exist")
+            self._tmp = str(final.parent / f".{final.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+        self._file = ROOT.TFile.Open(self._tmp, "RECREATE")
+        if not self._file or self._file.IsZombie():
+            raise PodioFileError(self.path, "cannot be created for writing")
+        if compression is not None:
+            self._file.SetCompressionSettings(compression)
+        self._cats: dict[str, _Category] = {}
+        self._datamodels: dict[str, Any] = {}
+        self._finished = False
+
+    # ---------------------------------------------------------------- frames
+    def write_frame(self, frame: Any, category: str, collections: Sequence[str] | None = None) -> None:
+        """Append `frame` to `category`; `collections` selects (and fixes) the collections written."""
+        if self._finished:
+            raise RuntimeError(f"{self.path}: write_frame() after finish()")
+        names = list(frame.getAvailableCollections()) if collections is None else list(collections)
+        cat = self._cats.get(category)
+        if cat is None:
+            cat = self._start_category(frame, category, names)
+        elif sorted(names) != sorted(cat.names):
+            extra = sorted(set(names) - set(cat.names))
+            missing = sorted(set(cat.names) - set(names))
+            raise ValueError(
+                f"{self.path}: every frame of category {category!r} must hold the same collections as the first; "
+                f"extra: {extra or 'none'}, missing: {missing or 'none'}"
+            )
+        cw = cat.cw
+        for name in cat.names:
+            coll = frame.get(name)
+            if str(coll.getTypeName()) != cat.types[name]:
+                raise TypeError(
+                    f"{self.path}: collection {name!r} of category {category!r} is {coll.getTypeName()}, "
+                    f"but the first frame had {cat.types[name]}"
+                )
+            if int(coll.getID()) != cat.ids[name]:
+                # references to this collection were stored with its ID; keep the file consistent
+                raise ValueError(
+                    f"{self.path}: collection {name!r} has ID {int(coll.getID()):#x} but {cat.ids[name]:#x} in "
+                    "earlier frames; put collections into frames with Frame.put (ID = hash of the name)"
+                )
+            cw.set(cat.slots[name], coll)
+        self._set_parameters(cw.parameters(), frame.parameters)
+        cw.fill()
+
+    def _start_category(self, frame: Any, category: str, names: list[str]) -> _Category:
+        from k4mlinference.edm import pythonize
+
+        ordered = sorted(names, key=lambda s: s.lower())
+        colls = {n: frame.get(n) for n in ordered}
+        cw = self._io.TreeCategoryWriter(self._file, category)
+        cat = _Category(
+            cw,
+            ordered,
+            {n: str(c.getTypeName()) for n, c in colls.items()},
+            {n: int(c.getID()) for n, c in colls.items()},
+        )
+        for n in ordered:
+            c = colls[n]
+            data_type = str(c.getDataTypeName())
+            is_userdata = str(c.getTypeName()).startswith("podio::UserDataCollection<")
+            data_class = _root_vector_class(data_type) if is_userdata else f"vector<{data_type}>"
+            rels = [str(r) for r in c.relationNames()]
+            vecs = [str(v) for v in c.vectorMemberNames()]
+            vec_classes = [_root_vector_class(str(t)) for t in c.vectorMemberTypes()]
+            cat.slots[n] = int(cw.addCollection(n, data_class, rels, vecs, vec_classes, c))
+            cat.schema[n] = int(c.getSchemaVersion())
+            cat.data_types[n] = data_type
+            info = pythonize.TYPES.get(type(c).__cpp_name__)
+            if info is not None:
+                self._note_datamodel(info.datatype.name)
+        cw.addParameterBranches()
+        self._cats[category] = cat
+        return cat
+
+    def _note_datamodel(self, datatype: str) -> None:
+        from k4mlinference.edm import loader
+
+        for name, dm in loader.loaded().items():
+            if datatype in dm.datatypes:
+                for up in dm.upstream:
+                    if up in loader.loaded():
+                        self._datamodels.setdefault(up, loader.loaded()[up])
+                self._datamodels.setdefault(name, dm)
+
+    @staticmethod
+    def _set_parameters(p: Any, params: dict[str, Any]) -> None:
+        """Frame parameters -> GP branches (Python int -> int, float -> double, str -> string)."""
+        for key, value in params.items():
+            vals = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+            if not vals:
+                continue
+            first = vals[0]
+            if isinstance(first, (str, bytes)):
+                p.addString(key, [v.decode() if isinstance(v, bytes) else str(v) for v in vals])
+            elif isinstance(first, (bool, int, np.integer)):
+                p.addInt(key, [int(v) for v in vals])
+            elif isinstance(first, np.float32):
+                p.addFloat(key, [float(v) for v in vals])
+            elif isinstance(first, (float, np.floating)):
+                p.addDouble(key, [float(v) for v in vals])
+            else:
+                raise TypeError(
+                    f"parameter {key!r}: unsupported type {type(first).__name__} (int, float, str or lists)"
+                )
+
+    # ---------------------------------------------------------------- finishing
+    def finish(self) -> None:
+        """Write trees and podio_metadata, close, and move the file to its final name."""
+        if self._finished:
+            return
+        try:
+            for cat in self._cats.values():
+                cat.cw.finish()
+            self._write_metadata()
+            self._file.Write()
+            self._file.Close()
+        except BaseException:
+            self._abort()
+            raise
+        self._finished = True
+        if self._tmp != self.path:
+            os.replace(self._tmp, self.path)
+
+    close = finish
+
+    def _write_metadata(self) -> None:
+        mw = self._io.MetadataWriter()
+        for name, cat in self._cats.items():
+            mw.addCategory(name)
+            for n in cat.names:
+                dtype = cat.data_types[n]
+                storage = f"std::vector<{dtype}>"
+                mw.addTypeInfo(name, cat.ids[n], cat.types[n], False, cat.schema[n], n, storage)
+        for name, dm in self._datamodels.items():
+            mw.addDatamodel(name, json.dumps(dm.source, default=str))
+        mw.setPodioVersion(*PODIO_VERSION)
+        if "edm4hep" in self._datamodels:
+            mw.addDatamodelVersion("edm4hep", *EDM4HEP_VERSION)
+        mw.write(self._file)
+
+    def _abort(self) -> None:
+        """Drop the temporary file (nothing appears under the final name)."""
+        self._finished = True
+        try:
+            if self._file:
+                self._file.Close()
+        finally:
+            if self._tmp != self.path and os.path.exists(self._tmp):
+                os.unlink(self._tmp)
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self._abort()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_finished", True):
+            warnings.warn(f"Writer for {self.path} was never finished; its output is discarded", stacklevel=2)
+            try:
+                self._abort()
+            except Exception:  # noqa: BLE001
+                pass
