@@ -16,7 +16,7 @@ from k4FWCore import ApplicationMgr, IOSvc
 
 iosvc = IOSvc("IOSvc")
 iosvc.Output = "gun_digitize.root"
-iosvc.outputCommands = ["keep *", "drop SimCaloHitContributions"]
+iosvc.outputCommands = ["keep *"]  # e.g. ["drop *", "keep MCParticles", "keep type edm4hep::ClusterCollection"]
 
 header = EventHeaderCreator("EventHeader", runNumber=1)
 gun = ParticleGun("Gun", PDG=[11, 22], EnergyMin=5.0, EnergyMax=20.0, ParticlesPerEvent=2, Seed=42)

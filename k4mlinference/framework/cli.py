@@ -36,6 +36,15 @@ class UsageError(Exception):
     """Bad command line (exit code 2)."""
 
 
+def remove_shims() -> None:
+    """Undo install_shims (k4run called in-process, e.g. from tests, leaves no trace)."""
+    for mod in list(sys.modules):
+        if mod.split(".")[0] in _SHIM_MODULES and str(SHIMS) in str(getattr(sys.modules[mod], "__file__", "")):
+            del sys.modules[mod]
+    while str(SHIMS) in sys.path:
+        sys.path.remove(str(SHIMS))
+
+
 def install_shims() -> None:
     """Make the option-file modules resolve to our shims (only called by k4run)."""
     for mod in list(sys.modules):
@@ -158,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=UserWarning, module="ROOT")  # the alpha wheel's notice
     try:
         return _main(argv)
+    except SystemExit as exc:  # argparse inside an options file
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     except UsageError as exc:
         sys.stderr.write(f"k4run: error: {exc}\n")
         return 2
@@ -171,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         sys.stderr.write(f"k4run: error: {exc}\n")
         return 1
+    finally:
+        remove_shims()
 
 
 def _main(argv: list[str]) -> int:

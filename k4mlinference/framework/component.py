@@ -47,8 +47,12 @@ class Component(Logger):
 
     @classmethod
     def properties(cls) -> dict[str, Property]:
-        """name -> Property descriptor, in declaration order (bases first)."""
-        return class_properties(cls)
+        """name -> Property descriptor, in declaration order (bases first); cached per class."""
+        cached = cls.__dict__.get("_k4ml_properties")
+        if cached is None:
+            cached = class_properties(cls)
+            type.__setattr__(cls, "_k4ml_properties", cached)
+        return cached
 
     @classmethod
     def type_name(cls) -> str:

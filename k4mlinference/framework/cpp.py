@@ -168,6 +168,14 @@ class CppAlgorithm(_alg.Algorithm):
             self._push(key)
         self._out_classes: list[Any] = []
 
+    def cpp_instance(self) -> Any:
+        """The C++ object as its own struct type (for members beyond the AlgorithmBase interface)."""
+        cppyy = _cppyy()
+        cls = cppyy.gbl
+        for part in self._cpp_name.split("::"):
+            cls = getattr(cls, part)
+        return cppyy.bind_object(cppyy.ll.addressof(self._cpp), cls)
+
     def _push(self, key: str) -> None:
         try:
             self._cpp.setProperty(key, _to_strings(self.get_property(key)))

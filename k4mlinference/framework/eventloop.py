@@ -115,8 +115,12 @@ class EventLoop:
         for path in self.inputs:
             if "://" not in path and not os.path.exists(path):
                 raise ConfigurationError(f"IOSvc.Input: file {path!r} does not exist")
-        reader = Reader(self.inputs)
-        frames = reader.get("events", self.collection_names or None)
+        try:
+            reader = Reader(self.inputs)
+            frames = reader.get("events", self.collection_names or None)
+        except (KeyError, OSError, ValueError) as exc:  # PodioFileError is an OSError/ValueError kind
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            raise ConfigurationError(f"IOSvc.Input: {msg}") from exc
         n_avail = max(len(frames) - self.first_entry, 0)
         n = n_avail if self.evt_max < 0 else min(self.evt_max, n_avail)
         return frames, n
@@ -140,6 +144,9 @@ class EventLoop:
     # ---------------------------------------------------------------- run
     def run(self) -> RunResult:
         t_start = time.perf_counter()
+        from k4mlinference import edm
+
+        edm.load()  # datamodels before any frame or collection is made
         for alg in self.algorithms:
             alg.check_signature()
         frames, n_events = self._open_input()

@@ -1,7 +1,7 @@
 // k4mlinference C++ functional algorithms: k4FWCore's shapes on k4mlinference's collections.
 //
 // A C++ algorithm is a struct deriving from one of
-//   k4ml::Transformer<Out(const In&...)>                 (Producer<Out()> is Transformer<Out()>)
+//   k4ml::Transformer<Out(const In&...)>, k4ml::Producer<Out()>
 //   k4ml::MultiTransformer<std::tuple<Out...>(const In&...)>
 //   k4ml::Consumer<void(const In&...)>
 //   k4ml::FilterPredicate<bool(const In&...)>
@@ -310,8 +310,17 @@ public:
   }
 };
 
+template <typename Signature>
+class Producer;
+
+/// No inputs -> one output: `struct Gen : k4ml::Producer<XCollection()> { Gen() : Producer(KeyValue("OutputCollection", "X")) {} ... };`
 template <typename Out>
-using Producer = Transformer<Out()>;
+class Producer<Out()> : public Transformer<Out()> {
+public:
+  using KeyValue = AlgorithmBase::KeyValue;
+  explicit Producer(const KeyValue& output) : Transformer<Out()>({}, output) {}
+  Producer(const std::array<KeyValue, 0>& inputs, const KeyValue& output) : Transformer<Out()>(inputs, output) {}
+};
 
 template <typename Signature>
 class MultiTransformer;

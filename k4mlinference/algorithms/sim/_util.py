@@ -6,12 +6,17 @@ from typing import Any
 
 import numpy as np
 
+_CLASSES: dict[str, Any] = {}
+
 
 def new_collection(type_name: str, n: int) -> tuple[Any, np.ndarray]:
     """A collection of `type_name` with `n` default elements and a structured view of its data."""
-    from k4mlinference import edm
+    cls = _CLASSES.get(type_name)
+    if cls is None:
+        from k4mlinference import edm
 
-    coll = edm.collection_class(type_name)()
+        cls = _CLASSES[type_name] = edm.collection_class(type_name)
+    coll = cls()
     if n:
         coll.m_data.resize(n)
     return coll, coll.data_view()
