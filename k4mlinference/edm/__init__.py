@@ -17,10 +17,14 @@ from k4mlinference.edm.frame import Frame
 from k4mlinference.edm.views import ViewInvalidatedError
 
 _NAMESPACES = ("edm4hep", "edm4eic", "podio", "k4ml")
+_BUILTIN_LOADED = False
 
 
 def load(extra: list | None = None) -> None:
     """Compile/load the builtin datamodels (and `extra` parsed Datamodels) and pythonize them."""
+    global _BUILTIN_LOADED
+    if _BUILTIN_LOADED and not extra:  # cheap repeat calls (collection_class calls load() every time)
+        return
     from k4mlinference.edm import loader, pythonize
 
     before = set(loader.loaded())
@@ -35,6 +39,7 @@ def load(extra: list | None = None) -> None:
             t in pythonize.TYPES for t in (d.cpp_collection for d in dm.datatypes.values())
         ):
             pythonize.pythonize_datamodel(dm, comps)
+    _BUILTIN_LOADED = True
 
 
 def collection_class(type_name: str) -> Any:
