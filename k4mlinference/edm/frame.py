@@ -12,9 +12,6 @@ from typing import Any
 
 from k4mlinference.edm.murmur import collection_id
 
-# temporary ID -> final ID, for references made before a collection got its name
-_ALIASES: dict[int, int] = {}
-
 
 class Frame:
     """Named collections plus GenericParameters (int, float, double, string; scalars or lists)."""
@@ -26,6 +23,8 @@ class Frame:
         self._colls: dict[str, Any] = {}
         self._ids: dict[int, str] = {}
         self.parameters: dict[str, Any] = {}
+        # temporary ID -> final ID, for references made before a collection got its name
+        self._aliases: dict[int, int] = {}
 
     # ---------------------------------------------------------------- collections
     def put(self, collection: Any, name: str) -> Any:
@@ -40,12 +39,13 @@ class Frame:
             raise KeyError(f"collection ID {new:#x} of {name!r} collides with {self._ids[new]!r}")
         if old != new:
             collection.setID(new)
-            _ALIASES[old] = new
+            self._aliases[old] = new
             for other in [*self._colls.values(), collection]:
-                other.remapCollectionID(old, new)
-        # references made earlier to other collections that got their names since
-        for tmp, final in list(_ALIASES.items()):
-            if final in self._ids:
+                if other.relationNames().size():
+                    other.remapCollectionID(old, new)
+        # references this collection made to collections put earlier, under their temporary IDs
+        if self._aliases and collection.relationNames().size():
+            for tmp, final in self._aliases.items():
                 collection.remapCollectionID(tmp, final)
         self._colls[name] = collection
         self._ids[new] = name
