@@ -177,8 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as exc:  # algorithm failures and the like: a clear line, traceback at DEBUG
         from k4mlinference.framework.eventloop import AlgorithmError
+        from k4mlinference.framework.executors import ChunkError
 
-        if messages.get_level() <= messages.DEBUG or not isinstance(exc, AlgorithmError):
+        if messages.get_level() <= messages.DEBUG or not isinstance(exc, (AlgorithmError, ChunkError)):
             traceback.print_exc()
         sys.stderr.write(f"k4run: error: {exc}\n")
         return 1
@@ -316,12 +317,9 @@ def _run_parallel(application: Any, files: list[str], rest: list[str], args: arg
         f"({args.executor}, {n_chunks} chunks)" + (f", merged into {res['output']}" if res["output"] else ""),
     )
     if res["failed"]:
-        for msg in res["failed"]:
-            messages.emit("Executor", messages.ERROR, msg)
-        raise RuntimeError(
-            f"{len(res['failed'])} chunk(s) failed after one retry: "
-            + "; ".join(m.splitlines()[0] for m in res["failed"])
-        )
+        from k4mlinference.framework.executors import ChunkError
+
+        raise ChunkError(f"{len(res['failed'])} chunk(s) failed after one retry: " + "; ".join(res["failed"]))
     return 0
 
 

@@ -71,8 +71,10 @@ def run_chunk(chunk: Chunk | dict) -> dict:
     with open(chunk.log, "w") as log:
         rc = subprocess.run(cmd, cwd=chunk.cwd or None, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
     if rc != 0:
-        tail = Path(chunk.log).read_text(errors="replace").strip().splitlines()[-15:]
-        raise ChunkError(f"chunk {chunk.index} ({chunk.range_text}) exited with code {rc}:\n" + "\n".join(tail))
+        lines = Path(chunk.log).read_text(errors="replace").strip().splitlines()
+        causes = [ln[len("k4run: error: ") :] for ln in lines if ln.startswith("k4run: error: ")]
+        cause = causes[-1] if causes else (lines[-1] if lines else "no output")
+        raise ChunkError(f"exited with code {rc}: {cause} (log: {chunk.log})")
     out = json.loads(Path(report).read_text()) if os.path.exists(report) else {}
     out["wall"] = time.perf_counter() - t0
     return out
@@ -242,9 +244,14 @@ def run_chunks(
         for chunk, res in executor.map(run_chunk, todo):
             if isinstance(res, Exception):
                 errors[chunk.index] = res
-                level = messages.WARNING if attempt == 1 else messages.ERROR
-                what = "retrying once" if attempt == 1 else "failed again"
-                messages.emit("Executor", level, f"chunk {chunk.index} ({chunk.range_text}) failed, {what}: {res}")
+                if attempt == 1:
+                    msg, level = (
+                        f"chunk {chunk.index} ({chunk.range_text}) failed, retrying once: {res}",
+                        messages.WARNING,
+                    )
+                else:
+                    msg, level = f"chunk {chunk.index} ({chunk.range_text}) failed again: {res}", messages.ERROR
+                messages.emit("Executor", level, msg)
             else:
                 reports[chunk.index] = res
                 messages.emit(
