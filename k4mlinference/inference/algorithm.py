@@ -127,6 +127,8 @@ class MLInference(MultiTransformer):
             self.initialize()
         need_inputs = bool(self.SaveInputsAs) or self.target_function is not None or self.exporter is not None
         outs, seen = self.engine.run_collections([list(ev[0]) for ev in events], save_inputs=need_inputs)
+        if not need_inputs:
+            return [(o, [], []) for o in outs]
         results = []
         for i, ev in enumerate(events):
             saved = seen[i] if need_inputs else []

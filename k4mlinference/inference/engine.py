@@ -208,8 +208,9 @@ class InferenceEngine:
         infos = []
         for j, name in enumerate(names):
             info = tio.describe_many([e[j] for e in events])
-            for i, row in enumerate(info):
-                tio._check_status(row, f"model {self.model.name}: input '{name}' of event {first + i}")
+            if info[:, 0].any():
+                i = int(np.flatnonzero(info[:, 0])[0])
+                tio._check_status(info[i], f"model {self.model.name}: input '{name}' of event {first + i}")
             if len(set(info[:, 1].tolist())) > 1:
                 raise TensorError(f"model {self.model.name}: input '{name}': element types differ between events")
             ranks = set(info[:, 2].tolist())
@@ -299,7 +300,9 @@ class InferenceEngine:
         else:
             shapes = None
             if self.model.backend.writes_into_outputs and not self.preprocess and self._fixed_batch() in (None, rows):
-                shapes = self.model.output_shapes({k: v.shape for k, v in feeds.items()})
+                shapes = self.model.backend.planned_output_shapes(feeds)
+                if shapes is None:
+                    shapes = self.model.output_shapes({k: v.shape for k, v in feeds.items()})
             if shapes is not None and all(self.model.outputs[i].dtype in tio._ETYPE for i in range(len(out_colls))):
                 bufs = {s.name: tio.emplace(c, shapes[s.name], s.dtype) for s, c in zip(self.model.outputs, out_colls)}
                 self._call(feeds, out=bufs)  # the backend writes into the collections' buffers

@@ -193,14 +193,27 @@ def _check_status(row: np.ndarray, what: str) -> None:
         raise TensorError(f"{what}: {detail}")
 
 
+_local = threading.local()
+
+
+def _scratch() -> tuple[np.ndarray, int]:
+    """A per-thread int64 buffer for describe() results (no allocation per call)."""
+    buf = getattr(_local, "buf", None)
+    if buf is None:
+        buf = _local.buf = (np.empty(5 + MAX_RANK, np.int64),)
+        buf = _local.buf = (buf[0], buf[0].ctypes.data)
+    return buf
+
+
 def describe(coll: Any, what: str = "Tensor collection") -> tuple[int, tuple[int, ...], int]:
     """(elementType, shape, data address) of tensor 0 of `coll`; raises TensorError if unusable."""
-    ns = _cpp()
-    out = np.empty(5 + MAX_RANK, np.int64)
-    ns.describe(_addressof(coll), 0, out.ctypes.data, MAX_RANK)
-    _check_status(out, what)
-    rank = int(out[2])
-    return int(out[1]), tuple(int(x) for x in out[5 : 5 + rank]), int(out[4])
+    ns = _ns if _ns is not None else _cpp()
+    out, ptr = _scratch()
+    ns.describe(_addressof(coll), 0, ptr, MAX_RANK)
+    row = out.tolist()
+    if row[0]:
+        _check_status(out, what)
+    return row[1], tuple(row[5 : 5 + row[2]]), row[4]
 
 
 def view(coll: Any, what: str = "Tensor collection") -> np.ndarray:
