@@ -130,3 +130,28 @@ def test_training_configuration_errors(models, edm_loaded, target_module):
     x = rows(np.random.default_rng(0), 2, 11)
     with pytest.raises(ModelError, match="lacking"):
         alg.process_batch([([tensor.from_array(x)], [tensor.from_array(np.zeros((2, 1), np.int64))])])
+
+
+def test_engine_api_returns_inputs_seen_and_records(models, tmp_path):
+    h5py = pytest.importorskip("h5py")
+    from k4mlinference.inference import InferenceEngine, load_model
+    from k4mlinference.inference.recording import TrainingRecorder
+
+    path = tmp_path / "mlp.onnx"
+    shutil.copy(models["mlp_onnx"], path)
+    (tmp_path / "mlp.json").write_text(json.dumps({"inputs": {"x": {"centre": [0.5] * 11, "scale": [4.0] * 11}}}))
+    engine = InferenceEngine(load_model(path), batch_size=3, preprocess=True)
+    data = _events(8, seed=6)
+    res = engine.run_events([{"x": x} for x, _ in data], return_inputs=True)
+    out = tmp_path / "engine.h5"
+    with TrainingRecorder(str(out), lambda seen, lab: {"label": lab}, target_names=["label"]) as rec:
+        for (x, lab), (outputs, seen) in zip(data, res):
+            np.testing.assert_allclose(seen["x"], (x - 0.5) / 4, rtol=1e-6)
+            assert outputs["y"].shape == (len(x), 2)
+            (target,) = rec.record(seen, lab)
+            np.testing.assert_array_equal(target, lab)
+    with h5py.File(out, "r") as f:
+        offs = f["x/offsets"][:]
+        for i, (x, _) in enumerate(data):
+            np.testing.assert_allclose(f["x/data"][offs[i] : offs[i + 1]], (x - 0.5) / 4, rtol=1e-6)
+        assert f["label/offsets"][-1] == sum(len(x) for x, _ in data)

@@ -36,9 +36,9 @@ except ImportError:  # the package may not re-export them (yet)
     from k4mlinference.framework.algorithm import Inputs, MultiTransformer, Outputs, Property
 
 from k4mlinference.inference import tensorio as tio
-from k4mlinference.inference.backends import resolve_callable
 from k4mlinference.inference.engine import InferenceEngine, _tensor_dtype
 from k4mlinference.inference.model import load_model
+from k4mlinference.inference.recording import TrainingRecorder
 from k4mlinference.inference.spec import ModelError
 
 TENSOR = "edm4eic::TensorCollection"
@@ -105,17 +105,19 @@ class MLInference(MultiTransformer):
             raise ModelError(
                 f"{self.name}: SaveInputsAs needs one name per model input ({n_in}), got {list(self.SaveInputsAs)}"
             )
-        self.target_function = resolve_callable(self.TargetFunction) if self.TargetFunction else None
-        if self.TargetCollections and self.target_function is None:
+        if self.TargetCollections and not self.TargetFunction:
             raise ModelError(f"{self.name}: TargetCollections are set but TargetFunction is not")
-        self.engine = InferenceEngine(
-            self.model, batch_size=self.BatchSize, preprocess=self.Preprocess, cast=self.CastInputs
+        self.engine = InferenceEngine(self.model, batch_size=self.BatchSize, preprocess=self.Preprocess,
+                                      cast=self.CastInputs)  # fmt: skip
+        self.recorder = TrainingRecorder(
+            self.HDF5Output,
+            self.TargetFunction or None,
+            input_names=list(self.SaveInputsAs) or self.model.input_names,
+            target_names=list(self.TargetCollections),
+            mode=self.HDF5Mode,
+            source=f"{self.name}: {self.ModelPath}",
+            owner=self.name,
         )
-        self.exporter = None
-        if self.HDF5Output:
-            from k4mlinference.io.hdf5 import HDF5Exporter
-
-            self.exporter = HDF5Exporter(self.HDF5Output, mode=self.HDF5Mode, source=f"{self.name}: {self.ModelPath}")
         self.debug(self.model.describe())
 
     # ------------------------------------------------------------------ per event / per block
@@ -125,53 +127,25 @@ class MLInference(MultiTransformer):
     def process_batch(self, events: list[tuple]) -> list[tuple[list, list, list]]:
         if not hasattr(self, "engine"):
             self.initialize()
-        need_inputs = bool(self.SaveInputsAs) or self.target_function is not None or self.exporter is not None
+        rec = self.recorder
+        need_inputs = bool(self.SaveInputsAs) or rec.target_function is not None or rec.exporter is not None
         outs, seen = self.engine.run_collections([list(ev[0]) for ev in events], save_inputs=need_inputs)
         if not need_inputs:
             return [(o, [], []) for o in outs]
         results = []
         for i, ev in enumerate(events):
-            saved = seen[i] if need_inputs else []
-            targets: list = []
-            arrays: dict[str, np.ndarray] = {}
-            if need_inputs:
-                inputs_seen = {n: tio.view(c) for n, c in zip(self.model.input_names, saved)}
-                if self.target_function is not None:
-                    targets = self._targets(inputs_seen, list(ev[1]) if len(ev) > 1 else [])
-                if self.exporter is not None:
-                    in_names = list(self.SaveInputsAs) or self.model.input_names
-                    arrays.update({k: np.array(v) for k, v in zip(in_names, inputs_seen.values())})
-                    t_names = list(self.TargetCollections) or [f"target{j}" for j in range(len(targets))]
-                    arrays.update({k: np.array(tio.view(c)) for k, c in zip(t_names, targets)})
-                    self.exporter.write_arrays(arrays)
-            results.append((outs[i], saved if self.SaveInputsAs else [], targets if self.TargetCollections else []))
+            saved = seen[i]
+            inputs_seen = {n: tio.view(c) for n, c in zip(self.model.input_names, saved)}
+            arrays = rec.record(inputs_seen, *(list(ev[1]) if len(ev) > 1 else []))
+            targets = []
+            for a in arrays if self.TargetCollections else []:
+                a = _tensor_dtype(a)
+                c = tio.new_collection()
+                tio.scatter([c], a, np.array([a.shape[0]]))
+                targets.append(c)
+            results.append((outs[i], saved if self.SaveInputsAs else [], targets))
         return results
 
-    def _targets(self, inputs_seen: dict[str, np.ndarray], target_inputs: list) -> list:
-        res = self.target_function(inputs_seen, *target_inputs)
-        names = list(self.TargetCollections)
-        if isinstance(res, dict):
-            missing = [n for n in names if n not in res]
-            if missing:
-                raise ModelError(f"{self.name}: TargetFunction returned {list(res)}, lacking {missing}")
-            arrays = [res[n] for n in names] if names else list(res.values())
-        else:
-            arrays = list(res) if isinstance(res, (tuple, list)) else [res]
-        if names and len(arrays) != len(names):
-            raise ModelError(
-                f"{self.name}: TargetFunction returned {len(arrays)} array(s) for TargetCollections {names}"
-            )
-        colls = []
-        for a in arrays:
-            a = _tensor_dtype(np.asarray(a.detach().cpu().numpy() if hasattr(a, "detach") else a))
-            if a.ndim == 0:
-                a = a.reshape(1)
-            c = tio.new_collection()
-            tio.scatter([c], a, np.array([a.shape[0]]))
-            colls.append(c)
-        return colls
-
     def finalize(self) -> None:
-        if getattr(self, "exporter", None) is not None:
-            self.exporter.close()
-            self.exporter = None
+        if getattr(self, "recorder", None) is not None:
+            self.recorder.close()

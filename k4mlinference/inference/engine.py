@@ -95,12 +95,47 @@ class InferenceEngine:
         return res
 
     # ------------------------------------------------------------------ numpy API
-    def run_events(self, events: list[dict[str, Any]]) -> list[dict[str, np.ndarray]]:
-        """Per-event outputs for per-event inputs ({input name: array with the event's rows first})."""
-        results: list[dict[str, np.ndarray]] = []
+    def run_events(self, events: list[dict[str, Any]], return_inputs: bool = False) -> list:
+        """Per-event outputs for per-event inputs ({input name: array with the event's rows first}).
+
+        return_inputs: return (outputs, inputs_seen) per event instead, inputs_seen being exactly what
+        the model got for that event (after preprocessing/casting): the rows to save for training.
+        """
+        results: list = []
         for a, b in self._chunks(len(events)):
-            results.extend(self._run_chunk([_numpy_feeds(e) for e in events[a:b]]))
+            chunk = [_numpy_feeds(e) for e in events[a:b]]
+            outs = self._run_chunk(chunk)
+            if return_inputs:
+                outs = list(zip(outs, self._seen_per_event(chunk)))
+            results.extend(outs)
         return results
+
+    def _seen_per_event(self, events: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+        """Split the last call's inputs back into events (events without rows give their empty arrays)."""
+        names = self.model.input_names
+        feeds = self.last_feeds or {}
+        rows = [_event_rows(e, names) for e in events]
+        live = [i for i, r in enumerate(rows) if r]
+        total = sum(rows[i] for i in live) if all(r is not None for r in rows) else None
+        seen: list[dict[str, np.ndarray]] = []
+        if total is not None and feeds and all(np.shape(feeds[n])[0] == total for n in names if n in feeds):
+            bounds = np.cumsum([rows[i] for i in live])[:-1]
+            split = {n: np.split(np.asarray(feeds[n]), bounds) for n in names}
+            pos = {i: j for j, i in enumerate(live)}
+            for i, e in enumerate(events):
+                if i in pos:
+                    seen.append({n: split[n][pos[i]] for n in names})
+                else:
+                    seen.append(self._prepared(e))
+            return seen
+        return [self._prepared(e) for e in events]  # per-event runs: redo the (cheap) preparation
+
+    def _prepared(self, feeds: dict[str, Any]) -> dict[str, Any]:
+        if self.preprocess:
+            feeds = self.model.sidecar.preprocess(feeds)
+        if self.cast:
+            feeds = self.model._cast(feeds)
+        return feeds
 
     def run_event(self, feeds: dict[str, Any]) -> dict[str, np.ndarray]:
         """One event, no batching."""
