@@ -339,3 +339,16 @@ def test_sidecar_gives_torch_specs(models, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert m.run({"x": np.zeros((2, 11), np.float32)})["y"].shape == (2, 2)
+
+
+def test_onnx_custom_metadata(models, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    proto = onnx.load(str(models["mlp_onnx"]))
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "classes", "pion,electron"
+    proto.doc_string = "test MLP with metadata"
+    path = tmp_path / "meta.onnx"
+    onnx.save(proto, str(path))
+    m = load_model(path)
+    assert m.metadata["custom"] == {"classes": "pion,electron"}
+    assert m.metadata["description"] == "test MLP with metadata"

@@ -22,6 +22,7 @@ output collection's buffer; K > 1 events cost one gather copy in and one scatter
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Any
 
@@ -46,7 +47,16 @@ class InferenceEngine:
         self.check = check
         self._warned_unsplittable = False
         self.calls = 0  # model calls made (tests check batching with it)
-        self.last_feeds: dict[str, np.ndarray] | None = None  # the inputs of the last call, as the model saw them
+        self._tls = threading.local()  # per-thread: the engine may serve several threads of one algorithm
+
+    @property
+    def last_feeds(self) -> dict[str, np.ndarray] | None:
+        """The inputs of this thread's last model call, exactly as the model saw them."""
+        return getattr(self._tls, "feeds", None)
+
+    @last_feeds.setter
+    def last_feeds(self, feeds: dict[str, np.ndarray] | None) -> None:
+        self._tls.feeds = feeds
 
     @property
     def input_names(self) -> list[str]:
