@@ -188,3 +188,9 @@ def test_mlinference_instances_share_one_session(models, edm_loaded):
     assert a.model.backend is b.model.backend
     c = _alg(models["mlp_onnx"], 1, SharedSession=False)
     assert c.model.backend is not a.model.backend
+
+
+def test_mlinference_output_count_checked_for_torch(models, edm_loaded):
+    alg = _alg(models["mlp_pt"], 1, outputs=["Y", "Z"])
+    with pytest.raises(ModelError, match=r"returned 1 output\(s\) \['output'\] but 2 OutputCollections"):
+        alg([tensor.from_array(np.ones((2, 11), np.float32))])

@@ -63,8 +63,10 @@ class MLInference(MultiTransformer):
     )
     Backend = Property("", doc="onnxruntime | torch | python; empty: from the file suffix")
     BatchSize = Property(1, doc="events per model call (<= 0: the whole block the event loop gives)")
-    IntraOpThreads = Property(1, doc="intra-op threads of the backend (1: no oversubscription inside a framework)")
-    InterOpThreads = Property(1, doc="inter-op threads of the backend")
+    IntraOpThreads = Property(
+        1, doc="onnxruntime intra-op threads (1: no oversubscription inside a framework; torch's pool is process-wide)"
+    )
+    InterOpThreads = Property(1, doc="onnxruntime inter-op threads")
     Device = Property("cpu", doc="cpu | cuda | cuda:N | tensorrt; falls back to CPU with a warning when absent")
     ExecutionProviders = Property(
         [], element_type=str, doc="onnxruntime execution providers, e.g. [CUDAExecutionProvider]"
@@ -130,6 +132,11 @@ class MLInference(MultiTransformer):
         rec = self.recorder
         need_inputs = bool(self.SaveInputsAs) or rec.target_function is not None or rec.exporter is not None
         outs, seen = self.engine.run_collections([list(ev[0]) for ev in events], save_inputs=need_inputs)
+        if outs and len(outs[0]) != len(self.OutputCollections):  # torch/python models tell only when run
+            raise ModelError(
+                f"{self.name}: model {self.ModelPath} returned {len(outs[0])} output(s) {self.model.output_names} "
+                f"but {len(self.OutputCollections)} OutputCollections are configured {list(self.OutputCollections)}"
+            )
         if not need_inputs:
             return [(o, [], []) for o in outs]
         results = []
