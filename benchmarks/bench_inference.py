@@ -65,21 +65,14 @@ def build_model(folder: Path) -> tuple[Path, Path, Any]:
     return onnx_path, ts_path, mlp
 
 
-def _best(fn, reps: int) -> float:
-    """Smallest wall time of `reps` runs (the machine is shared: the minimum is the least disturbed)."""
-    best = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 class _Timed:
     """Wraps a callable and sums the time spent in it (to time the inference step inside MLInference)."""
 
     def __init__(self, fn) -> None:
         self.fn = fn
+        self.reset()
+
+    def reset(self) -> None:
         self.seconds = 0.0
         self.cpu_seconds = 0.0  # this thread's CPU time: blind to other processes taking the core
         self.calls = 0
@@ -95,10 +88,32 @@ class _Timed:
             self.calls += 1
 
 
-def bench_mlinference(onnx_path: Path, colls: list, batch_size: int, reps: int, direct_session: Any = None) -> dict:
-    """MLInference over `colls` in blocks of `batch_size` events. With `direct_session`, the model call
-    inside the chain is replaced by onnxruntime's own `InferenceSession.run` on the same gathered
-    batch (no contract checks, no IO binding): the direct call under the same cache conditions."""
+class Case:
+    """One measured configuration; `once()` runs it over all events and returns its timings."""
+
+    def __init__(self, name: str, body, timer: _Timed | None = None, calls: int = 0) -> None:
+        self.name, self.body, self.timer, self.calls = name, body, timer, calls
+        self.best: dict[str, float] = {}
+
+    def once(self) -> None:
+        if self.timer is not None:
+            self.timer.reset()
+        c0 = time.thread_time()
+        t0 = time.perf_counter()
+        self.body()
+        got = {"total_s": time.perf_counter() - t0, "total_cpu_s": time.thread_time() - c0}
+        if self.timer is not None:
+            got.update(step_s=self.timer.seconds, step_cpu_s=self.timer.cpu_seconds)
+            self.calls = self.timer.calls
+        for k, v in got.items():  # the least disturbed round of each figure (the host is shared)
+            self.best[k] = min(self.best.get(k, float("inf")), v)
+
+
+def mlinference_case(name: str, onnx_path: Path, colls: list, batch_size: int, direct_session: Any = None) -> Case:
+    """MLInference over `colls` in blocks of `batch_size` events, as the event loop calls process_batch.
+    With `direct_session`, the model call inside the chain is replaced by onnxruntime's own
+    `InferenceSession.run` on the same gathered batch (no contract checks, no IO binding): the direct
+    call under the same cache conditions as MLInference's."""
     from k4mlinference.inference.algorithm import MLInference
 
     alg = MLInference(f"BenchInference{next(_names)}", ModelPath=str(onnx_path), InputCollections=["X"],
@@ -118,30 +133,13 @@ def bench_mlinference(onnx_path: Path, colls: list, batch_size: int, reps: int, 
     timer = _Timed(fn)
     alg.model.run = timer  # instance attribute: the engine calls self.model.run
 
-    best_total, best_step, best_cpu, calls = float("inf"), float("inf"), float("inf"), 0
-    for _ in range(reps):
-        timer.seconds, timer.cpu_seconds, timer.calls = 0.0, 0.0, 0
-        t0 = time.perf_counter()
+    def body() -> None:
         for block in blocks:
             alg.process_batch(block)
-        total = time.perf_counter() - t0
-        if total < best_total:
-            best_total, calls = total, timer.calls
-        best_step = min(best_step, timer.seconds)
-        best_cpu = min(best_cpu, timer.cpu_seconds)
-    n = len(events)
-    return {
-        "batch_size": k,
-        "events": n,
-        "model_calls": calls,
-        "total_s": best_total,
-        "per_event_us": best_total / n * 1e6,
-        "events_per_s": n / best_total,
-        "inference_step_s": best_step,
-        "inference_step_per_call_us": best_step / max(calls, 1) * 1e6,
-        "inference_step_cpu_per_call_us": best_cpu / max(calls, 1) * 1e6,
-        "edm_overhead_per_event_us": (best_total - best_step) / n * 1e6,
-    }
+
+    case = Case(name, body, timer)
+    case.batch_size = k
+    return case
 
 
 def bench_event_loop(onnx_path: Path, x_all: np.ndarray, n_events: int, batch_size: int) -> dict | None:
@@ -177,7 +175,7 @@ def bench_event_loop(onnx_path: Path, x_all: np.ndarray, n_events: int, batch_si
     }
 
 
-def main(n_events: int = 20_000, reps: int = 3, loop_events: int = 2560) -> dict:
+def main(n_events: int = 20_000, rounds: int = 5, loop_events: int = 2560) -> dict:
     import onnxruntime as ort
     import torch
 
@@ -201,7 +199,9 @@ def main(n_events: int = 20_000, reps: int = 3, loop_events: int = 2560) -> dict
         "model": "MLP 11 -> 64 -> 64 -> 2 (ReLU), float32",
         "events": n_events,
         "rows_per_event": ROWS_PER_EVENT,
-        "repetitions": f"best of {reps}",
+        "method": f"{rounds} rounds, every configuration once per round (round robin); the minimum per figure is kept. "
+        "Wall times (perf_counter) and this thread's CPU times (thread_time) are both given: the host's 2 cores are "
+        "shared with other jobs, and CPU time is blind to them taking the core.",
     }
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path, ts_path, _ = build_model(Path(tmp))
@@ -211,72 +211,17 @@ def main(n_events: int = 20_000, reps: int = 3, loop_events: int = 2560) -> dict
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         sess = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
         sess.run(None, {"x": x_all[:10]})
-
-        # 1. the limit: every row in one call
-        t = _best(lambda: sess.run(None, {"x": x_all}), reps)
-        out["ort_direct_all_rows"] = {"calls": 1, "total_s": t, "per_event_us": t / n_events * 1e6}
-
-        # 2. onnxruntime direct on the same 256-event batches (arrays prepared beforehand: no EDM work)
         k = 256
         batches = [x_all[a * ROWS_PER_EVENT : min(a + k, n_events) * ROWS_PER_EVENT] for a in range(0, n_events, k)]
+        ts = torch.jit.load(str(ts_path))
+        xt = torch.from_numpy(x_all)
+
+        def direct_all():
+            sess.run(None, {"x": x_all})
 
         def direct_batches():
             for b in batches:
                 sess.run(None, {"x": b})
-
-        t = _best(direct_batches, reps)
-        out["ort_direct_256_event_batches"] = {
-            "calls": len(batches),
-            "total_s": t,
-            "per_call_us": t / len(batches) * 1e6,
-            "per_event_us": t / n_events * 1e6,
-        }
-
-        # 3. MLInference on Tensor collections. The 256 case alternates with the direct 256-batch loop so
-        # that both see the same machine state (the host is shared; the best of each is kept).
-        out["mlinference"] = {}
-        for bs in (1, 16, 0):
-            r = bench_mlinference(onnx_path, colls, bs, reps if bs != 1 else max(1, reps - 1))
-            out["mlinference"]["all" if bs == 0 else str(bs)] = r
-        best256 = chain_direct = None
-        for _ in range(max(reps, 5)):  # alternate, keep the least disturbed round of each
-            r = bench_mlinference(onnx_path, colls, 256, 1)
-            if best256 is None:
-                best256 = r
-            else:
-                for key in (
-                    "total_s",
-                    "inference_step_s",
-                    "inference_step_per_call_us",
-                    "inference_step_cpu_per_call_us",
-                ):
-                    best256[key] = min(best256[key], r[key])
-            r = bench_mlinference(onnx_path, colls, 256, 1, direct_session=sess)
-            if chain_direct is None:
-                chain_direct = r
-            else:
-                for key in ("inference_step_per_call_us", "inference_step_cpu_per_call_us", "total_s"):
-                    chain_direct[key] = min(chain_direct[key], r[key])
-            t = _best(direct_batches, 1)
-            d = out["ort_direct_256_event_batches"]
-            if t < d["total_s"]:
-                d.update(total_s=t, per_call_us=t / len(batches) * 1e6, per_event_us=t / n_events * 1e6)
-        best256["per_event_us"] = best256["total_s"] / n_events * 1e6
-        best256["events_per_s"] = n_events / best256["total_s"]
-        best256["edm_overhead_per_event_us"] = (best256["total_s"] - best256["inference_step_s"]) / n_events * 1e6
-        out["mlinference"]["256"] = best256
-        out["ort_direct_in_chain_256"] = {
-            "what": "the same MLInference chain with BatchSize=256, its model call replaced by InferenceSession.run",
-            "calls": chain_direct["model_calls"],
-            "per_call_us": chain_direct["inference_step_per_call_us"],
-            "cpu_per_call_us": chain_direct["inference_step_cpu_per_call_us"],
-            "total_s": chain_direct["total_s"],
-        }
-        out["mlinference"] = {k: out["mlinference"][k] for k in ("1", "16", "256", "all")}
-
-        # 4. torch on the same rows
-        ts = torch.jit.load(str(ts_path))
-        xt = torch.from_numpy(x_all)
 
         def torch_all():
             with torch.inference_mode():
@@ -288,13 +233,46 @@ def main(n_events: int = 20_000, reps: int = 3, loop_events: int = 2560) -> dict
                     ts(torch.from_numpy(b))
 
         torch_all()
-        t_all = _best(torch_all, reps)
-        t_b = _best(torch_batches, reps)
-        out["torch_all_rows"] = {"total_s": t_all, "per_event_us": t_all / n_events * 1e6}
-        out["torch_256_event_batches"] = {"total_s": t_b, "per_call_us": t_b / len(batches) * 1e6,
-                                          "per_event_us": t_b / n_events * 1e6}  # fmt: skip
-
-        # 5. through the framework's event loop
+        cases = [
+            Case("ort_direct_all_rows", direct_all, calls=1),
+            Case("ort_direct_256_event_batches", direct_batches, calls=len(batches)),
+            Case("torch_all_rows", torch_all, calls=1),
+            Case("torch_256_event_batches", torch_batches, calls=len(batches)),
+            mlinference_case("mlinference_1", onnx_path, colls, 1),
+            mlinference_case("mlinference_16", onnx_path, colls, 16),
+            mlinference_case("mlinference_256", onnx_path, colls, 256),
+            mlinference_case("mlinference_all", onnx_path, colls, 0),
+            mlinference_case("ort_direct_in_chain_256", onnx_path, colls, 256, direct_session=sess),
+        ]
+        for _ in range(rounds):
+            for case in cases:
+                case.once()
+        for case in cases:
+            b = case.best
+            r: dict[str, Any] = {
+                "model_calls": case.calls,
+                "total_s": b["total_s"],
+                "per_event_us": b["total_s"] / n_events * 1e6,
+                "per_event_cpu_us": b["total_cpu_s"] / n_events * 1e6,
+                "events_per_s": n_events / b["total_s"],
+            }
+            if case.calls:
+                r["per_call_us"] = b.get("step_s", b["total_s"]) / case.calls * 1e6
+            if case.timer is not None:
+                r.update(
+                    batch_size=case.batch_size,
+                    inference_step_per_call_us=b["step_s"] / case.calls * 1e6,
+                    inference_step_cpu_per_call_us=b["step_cpu_s"] / case.calls * 1e6,
+                    edm_overhead_per_event_us=(b["total_s"] - b["step_s"]) / n_events * 1e6,
+                )
+            key = case.name
+            if key.startswith("mlinference_"):
+                out.setdefault("mlinference", {})[key.split("_", 1)[1]] = r
+            else:
+                out[key] = r
+        out["ort_direct_in_chain_256"]["what"] = (
+            "the MLInference chain with BatchSize=256, its model call replaced by InferenceSession.run"
+        )
         try:
             # the loop's producer builds every input tensor in Python: a fraction of the events is enough
             out["event_loop_batch256"] = bench_event_loop(onnx_path, x_all, min(n_events, loop_events), 256)
@@ -302,32 +280,30 @@ def main(n_events: int = 20_000, reps: int = 3, loop_events: int = 2560) -> dict
             out["event_loop_batch256"] = {"skipped": f"{type(e).__name__}: {e}"}
 
     m = out["mlinference"]
-    direct = out["ort_direct_256_event_batches"]["per_call_us"]
-    in_chain = out["ort_direct_in_chain_256"]["per_call_us"]
-    step = m["256"]["inference_step_per_call_us"]
-    cpu_ratio = m["256"]["inference_step_cpu_per_call_us"] / out["ort_direct_in_chain_256"]["cpu_per_call_us"]
+    chain = out["ort_direct_in_chain_256"]
+    step, step_cpu = m["256"]["inference_step_per_call_us"], m["256"]["inference_step_cpu_per_call_us"]
+    ratio = step / chain["inference_step_per_call_us"]
+    ratio_cpu = step_cpu / chain["inference_step_cpu_per_call_us"]
+    tput = m["1"]["per_event_us"] / m["256"]["per_event_us"]
+    tput_cpu = m["1"]["per_event_cpu_us"] / m["256"]["per_event_cpu_us"]
     out["targets"] = {
         "inference_step_vs_direct_at_256": {
             "mlinference_step_per_call_us": step,
-            "ort_direct_in_same_chain_per_call_us": in_chain,
-            "ratio": step / in_chain,
-            "ratio_cpu_time": cpu_ratio,
+            "ort_direct_in_same_chain_per_call_us": chain["inference_step_per_call_us"],
+            "ratio": ratio,
+            "ratio_cpu_time": ratio_cpu,
+            "ort_direct_standalone_loop_per_call_us": out["ort_direct_256_event_batches"]["per_call_us"],
+            "ratio_vs_standalone_loop": step / out["ort_direct_256_event_batches"]["per_call_us"],
             "target": "<= 1.10",
-            "met": step / in_chain <= 1.10,
-            "ort_direct_standalone_loop_per_call_us": direct,
-            "ratio_vs_standalone_loop": step / direct,
+            "met": ratio <= 1.10,
             "note": "the standalone loop runs back to back with warm caches; inside the chain the EDM work "
-            "between calls evicts the weights and activations from the caches, which slows any model call",
+            "between calls evicts weights and activations from the caches, which slows any model call",
         },
         "whole_algorithm_vs_direct_at_256": {
             "ratio": m["256"]["total_s"] / out["ort_direct_256_event_batches"]["total_s"],
             "note": "includes gathering rows from 20,000 Tensor collections and creating 20,000 output collections",
         },
-        "throughput_256_vs_1": {
-            "ratio": m["1"]["per_event_us"] / m["256"]["per_event_us"],
-            "target": ">= 10",
-            "met": m["1"]["per_event_us"] / m["256"]["per_event_us"] >= 10,
-        },
+        "throughput_256_vs_1": {"ratio": tput, "ratio_cpu_time": tput_cpu, "target": ">= 10", "met": tput >= 10},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "inference.json").write_text(json.dumps(out, indent=2) + "\n")
@@ -335,24 +311,27 @@ def main(n_events: int = 20_000, reps: int = 3, loop_events: int = 2560) -> dict
 
 
 def _print(out: dict) -> None:
-    n = out["events"]
-    print(f"{n} events x {out['rows_per_event']} rows, {out['model']}, {out['machine']['threads']}")
-    d = out["ort_direct_all_rows"]
-    print(
-        f"  onnxruntime direct, all rows in 1 call      : {d['total_s'] * 1e3:8.1f} ms  {d['per_event_us']:7.2f} us/event"
-    )
+    print(f"{out['events']} events x {out['rows_per_event']} rows, {out['model']}, {out['machine']['threads']}")
+
+    def line(label: str, r: dict, extra: str = "") -> None:
+        print(f"  {label:<44}: {r['total_s'] * 1e3:8.1f} ms {r['per_event_us']:7.2f} us/event "
+              f"(CPU {r['per_event_cpu_us']:6.2f}){extra}")  # fmt: skip
+
+    line("onnxruntime direct, all rows in 1 call", out["ort_direct_all_rows"])
     d = out["ort_direct_256_event_batches"]
-    print(f"  onnxruntime direct, 256-event batches       : {d['total_s'] * 1e3:8.1f} ms  {d['per_event_us']:7.2f} us/event"
-          f"  ({d['per_call_us']:.1f} us/call)")  # fmt: skip
+    line("onnxruntime direct, 256-event batches", d, f"  {d['per_call_us']:.1f} us/call")
     for key, r in out["mlinference"].items():
-        print(
-            f"  MLInference BatchSize={key:>4} ({r['model_calls']:5d} calls) : {r['total_s'] * 1e3:8.1f} ms  "
-            f"{r['per_event_us']:7.2f} us/event  (inference step {r['inference_step_per_call_us']:.1f} us/call, "
-            f"EDM gather/scatter {r['edm_overhead_per_event_us']:.2f} us/event)"
+        line(
+            f"MLInference BatchSize={key} ({r['model_calls']} calls)",
+            r,
+            f"  step {r['inference_step_per_call_us']:.1f} us/call (CPU {r['inference_step_cpu_per_call_us']:.1f}), "
+            f"EDM {r['edm_overhead_per_event_us']:.2f} us/event",
         )
-    for key in ("torch_all_rows", "torch_256_event_batches"):
-        r = out[key]
-        print(f"  torch {key[6:]:<36}: {r['total_s'] * 1e3:8.1f} ms  {r['per_event_us']:7.2f} us/event")
+    c = out["ort_direct_in_chain_256"]
+    line("chain with onnxruntime direct, 256", c, f"  step {c['inference_step_per_call_us']:.1f} us/call "
+         f"(CPU {c['inference_step_cpu_per_call_us']:.1f})")  # fmt: skip
+    line("torch, all rows in 1 call", out["torch_all_rows"])
+    line("torch, 256-event batches", out["torch_256_event_batches"])
     loop = out.get("event_loop_batch256") or {}
     if "mlinference_s" in loop:
         print(f"  event loop, MLInference BatchSize=256       : {loop['mlinference_per_event_us']:7.2f} us/event over "
@@ -360,23 +339,20 @@ def _print(out: dict) -> None:
     else:
         print(f"  event loop: {loop.get('skipped', 'not run')}")
     t = out["targets"]
-    d = out["ort_direct_in_chain_256"]
-    print(f"  onnxruntime direct inside the same chain, 256 : {d['per_call_us']:.1f} us/call "
-          f"(CPU {d['cpu_per_call_us']:.1f}); MLInference step {out['mlinference']['256']['inference_step_per_call_us']:.1f} "
-          f"(CPU {out['mlinference']['256']['inference_step_cpu_per_call_us']:.1f})")  # fmt: skip
     a = t["inference_step_vs_direct_at_256"]
     print(f"  target: inference step / direct (same chain) at 256 = {a['ratio']:.3f} wall, {a['ratio_cpu_time']:.3f} CPU "
-          f"(<= 1.10: {'met' if a['met'] else 'NOT met'}); vs standalone loop {a['ratio_vs_standalone_loop']:.3f}")  # fmt: skip
+          f"(<= 1.10: {'met' if a['met'] else 'NOT met'}); vs standalone direct loop {a['ratio_vs_standalone_loop']:.3f}")  # fmt: skip
     b = t["throughput_256_vs_1"]
-    print(f"  target: per-event throughput 256 vs 1 = {b['ratio']:.1f}x (>= 10: {'met' if b['met'] else 'NOT met'})")
+    print(f"  target: per-event throughput 256 vs 1 = {b['ratio']:.1f}x wall, {b['ratio_cpu_time']:.1f}x CPU "
+          f"(>= 10: {'met' if b['met'] else 'NOT met'})")  # fmt: skip
     print(f"  whole algorithm / direct at 256 = {t['whole_algorithm_vs_direct_at_256']['ratio']:.2f}")
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--events", type=int, default=20_000)
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--loop-events", type=int, default=2560, help="events for the framework event-loop figure")
     args = ap.parse_args()
-    _print(main(args.events, args.reps, args.loop_events))
+    _print(main(args.events, args.rounds, args.loop_events))
     print(f"written {RESULTS / 'inference.json'}")
