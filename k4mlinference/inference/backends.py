@@ -456,7 +456,12 @@ class TorchBackend(Backend):
                     module = torch.jit.load(str(path), map_location=self._tdev)
                     self.metadata["format"] = "torchscript"
             except Exception as e:
-                raise ModelLoadError(f"model {path}: torch cannot load it: {type(e).__name__}: {e}") from e
+                hint = (
+                    "" if path.suffix in EXPORT_SUFFIXES else
+                    " (a .pt file must be TorchScript, from torch.jit.save; for a pickled nn.Module or a state_dict, "
+                    "build the module in Python and pass it to load_model)"
+                )  # fmt: skip
+                raise ModelLoadError(f"model {path}: torch cannot load it{hint}: {type(e).__name__}: {e}") from e
         else:
             module = model
             self.metadata["format"] = "nn.Module"
