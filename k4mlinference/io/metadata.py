@@ -130,7 +130,9 @@ def read_ntuple_metadata(path: str, tfile: Any, io: Any) -> FileMetadata:
     try:
         raw = io.readNTupleMetadata(tfile)
     except Exception as exc:  # noqa: BLE001  (cppyy re-raises C++ exceptions)
-        raise PodioFileError(path, f"cannot read the podio_metadata RNTuple: {exc}") from None
+        raise PodioFileError(
+            path, f"cannot read the podio_metadata RNTuple: {str(exc).rsplit('=>', 1)[-1].strip()}"
+        ) from None
     pv = [int(x) for x in raw.podioVersion]
     md = FileMetadata(path=path, backend="RNTuple", podio_version=tuple((pv + [0, 0, 0])[:3]))  # type: ignore[arg-type]
     for t in raw.edmDefinitions:

@@ -52,6 +52,8 @@ def _open_root_file(path: str) -> Any:
     ROOT.gErrorIgnoreLevel = ROOT.kBreak  # ROOT's own messages would duplicate ours
     try:
         f = ROOT.TFile.Open(path, "READ")
+    except OSError:  # the ROOT pythonization raises on failure
+        f = None
     finally:
         ROOT.gErrorIgnoreLevel = old
     if not f or f.IsZombie():
@@ -60,6 +62,12 @@ def _open_root_file(path: str) -> Any:
         f.Close()
         raise PodioFileError(path, "is truncated or was not closed properly (ROOT had to recover its keys)")
     return f
+
+
+def cpp_message(exc: BaseException) -> str:
+    """The C++ exception's own text, without cppyy's signature prefix."""
+    text = str(exc)
+    return text.rsplit("=>", 1)[-1].strip().removeprefix("runtime_error: ").strip()
 
 
 def _value(x: Any) -> Any:
@@ -129,7 +137,8 @@ class _Source:
                 tree = self.file.Get(category)
                 if not tree:
                     raise PodioFileError(
-                        self.path, f"category {category!r} is listed in podio_metadata but has no tree"
+                        self.path,
+                        f"category {category!r} is listed in podio_metadata but its tree is missing or unreadable (corrupt file?)",
                     )
                 r = self.io.TreeCategoryReader(tree)
                 self._branch_names[category] = {b.GetName() for b in tree.GetListOfBranches()}
@@ -138,7 +147,7 @@ class _Source:
                     r = self.io.NTupleCategoryReader(self.file, category)
                 except Exception as exc:  # noqa: BLE001
                     raise PodioFileError(
-                        self.path, f"cannot open the RNTuple of category {category!r}: {exc}"
+                        self.path, f"cannot open the RNTuple of category {category!r}: {cpp_message(exc)}"
                     ) from None
                 self._branch_names[category] = {str(f) for f in r.fields()}
             self._readers[category] = r
@@ -185,7 +194,7 @@ class _Source:
                 slot = reader.addCollection(info.name, self._ntuple_type_data(data_type), rels, vecs, vec_types, proto)
         except Exception as exc:  # noqa: BLE001  (type mismatch between file and our classes)
             raise PodioFileError(
-                self.path, f"collection {info.name!r} ({info.type_name}) cannot be read: {exc}"
+                self.path, f"collection {info.name!r} ({info.type_name}) cannot be read: {cpp_message(exc)}"
             ) from None
         return _CollectionPlan(info, cls, int(slot))
 
@@ -224,7 +233,9 @@ class _Source:
             self._readers[category].read(plan.slot, entry, coll)
         except Exception as exc:  # noqa: BLE001
             raise PodioFileError(
-                self.path, f"reading collection {plan.info.name!r} of entry {entry} of {category!r} failed: {exc}"
+                self.path,
+                f"reading collection {plan.info.name!r} of entry {entry} of {category!r} failed "
+                f"(corrupt or truncated file?): {cpp_message(exc)}",
             ) from None
         return coll
 
@@ -233,7 +244,7 @@ class _Source:
             p = self.reader(category).readParameters(entry)
         except Exception as exc:  # noqa: BLE001
             raise PodioFileError(
-                self.path, f"reading the parameters of entry {entry} of {category!r} failed: {exc}"
+                self.path, f"reading the parameters of entry {entry} of {category!r} failed: {cpp_message(exc)}"
             ) from None
         return parameters_to_dict(p)
 
