@@ -37,15 +37,16 @@ class Frame:
         new = collection_id(name)
         if new in self._ids and self._ids[new] != name:
             raise KeyError(f"collection ID {new:#x} of {name!r} collides with {self._ids[new]!r}")
+        aliases = self.__dict__.setdefault("_aliases", {})  # subclasses may skip __init__
         if old != new:
             collection.setID(new)
-            self._aliases[old] = new
+            aliases[old] = new
             for other in [*self._colls.values(), collection]:
                 if other.relationNames().size():
                     other.remapCollectionID(old, new)
         # references this collection made to collections put earlier, under their temporary IDs
-        if self._aliases and collection.relationNames().size():
-            for tmp, final in self._aliases.items():
+        if aliases and collection.relationNames().size():
+            for tmp, final in aliases.items():
                 collection.remapCollectionID(tmp, final)
         self._colls[name] = collection
         self._ids[new] = name

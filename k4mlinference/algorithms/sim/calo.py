@@ -18,6 +18,7 @@ from k4mlinference.framework import Input, MultiTransformer, Output, Property, T
 
 C_MM_PER_NS = 299.792458
 NEUTRINOS = (12, 14, 16)
+HADRONS = (211, 321, 2212, 2112, 130)  # shower hadronically: deeper, wider, lower visible response
 CELL_ID_ENCODING = "layer:0:8,phi:8:16,z:24:-16"
 
 
@@ -55,6 +56,9 @@ class SimpleCalorimeterSim(MultiTransformer):
     MoliereRadius = Property(20.0, doc="lateral spread (Moliere radius) [mm]")
     CellSize = Property(10.0, doc="cell size in z and in r*phi at the inner radius [mm]")
     SamplingFraction = Property(0.1, doc="visible fraction of the deposited energy")
+    InteractionLength = Property(170.0, doc="nuclear interaction length lambda_I of hadrons [mm]")
+    HadronicResponse = Property(0.6, doc="visible energy of a hadron shower relative to an EM one (e/h)")
+    HadronicWidth = Property(3.0, doc="lateral spread of hadron showers in units of the Moliere radius")
     SpotsPerParticle = Property(400, doc="energy spots sampled per particle")
     Seed = Property(7, doc="random seed (combined with the event number)")
 
@@ -78,6 +82,12 @@ class SimpleCalorimeterSim(MultiTransformer):
         a = b * t_max + 1.0
         depth = rng.gamma(np.repeat(a, m), 1.0 / b) * self.RadiationLength  # mm along the direction
         lateral = rng.normal(0.0, self.MoliereRadius / 2.0, size=(len(use) * m, 2))
+        hadron = np.repeat(np.isin(np.abs(pdg[use]), HADRONS), m)
+        if hadron.any():  # first interaction ~ exp(lambda_I), then a cascade of a few lambda_I / 4
+            n_had = int(hadron.sum())
+            first = np.repeat(rng.exponential(self.InteractionLength, size=int(n_had // m)), m)
+            depth[hadron] = first + rng.gamma(2.0, self.InteractionLength / 4.0, size=n_had)
+            lateral[hadron] *= self.HadronicWidth
         dirs = np.repeat(direction, m, axis=0)
         # two unit vectors orthogonal to each direction
         helper = np.where(np.abs(dirs[:, 2:3]) < 0.9, [[0.0, 0.0, 1.0]], [[1.0, 0.0, 0.0]])
@@ -95,7 +105,8 @@ class SimpleCalorimeterSim(MultiTransformer):
         iz = np.floor(pos[:, 2] / self.CellSize).astype(np.int64)
         inside = (layer >= 0) & (layer < self.NLayers) & (np.abs(iz) < (1 << 15) - 1)
         owner = np.repeat(np.arange(len(use)), m)
-        spot_e = np.repeat(e * self.SamplingFraction / m, m)
+        response = np.where(np.isin(np.abs(pdg[use]), HADRONS), self.HadronicResponse, 1.0)
+        spot_e = np.repeat(e * response * self.SamplingFraction / m, m)
         spot_t = np.linalg.norm(pos, axis=1) / C_MM_PER_NS
         layer, iphi, iz, owner, spot_e, spot_t, pos = (x[inside] for x in (layer, iphi, iz, owner, spot_e, spot_t, pos))
         cell = encode(layer, iphi, iz)
