@@ -194,3 +194,33 @@ def test_mlinference_output_count_checked_for_torch(models, edm_loaded):
     alg = _alg(models["mlp_pt"], 1, outputs=["Y", "Z"])
     with pytest.raises(ModelError, match=r"returned 1 output\(s\) \['output'\] but 2 OutputCollections"):
         alg([tensor.from_array(np.ones((2, 11), np.float32))])
+
+
+def test_concurrent_instances_on_one_shared_session(models, edm_loaded):
+    """Two MLInference instances share one session and run from two threads at once (per-thread IO binding)."""
+    import threading
+
+    algs = [_alg(models["mlp_onnx"], bs) for bs in (1, 8)]
+    assert algs[0].model.backend is algs[1].model.backend
+    xs = _events(40, 11, seed=77)
+    events = [([tensor.from_array(x)], []) for x in xs]
+    got: dict[int, list] = {}
+
+    def work(i: int) -> None:
+        alg = algs[i]
+        res = []
+        for _ in range(3):
+            res = []
+            for a in range(0, len(events), alg.BatchSize):
+                res += alg.process_batch(events[a : a + alg.BatchSize])
+        got[i] = [np.array(tensor.as_array(r[0][0])) for r in res]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for x, a, b in zip(xs, got[0], got[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+        if len(x):
+            np.testing.assert_allclose(a, ort_direct(models["mlp_onnx"], {"x": x})[0], rtol=1e-6, atol=1e-6)
