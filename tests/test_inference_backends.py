@@ -352,3 +352,13 @@ def test_onnx_custom_metadata(models, tmp_path):
     m = load_model(path)
     assert m.metadata["custom"] == {"classes": "pion,electron"}
     assert m.metadata["description"] == "test MLP with metadata"
+
+
+def test_sidecar_padding_of_the_constituent_axis():
+    # channels-last particle input [batch, constituents, features]: pad axis 1, per-feature pad values
+    sc = parse({"inputs": {"parts": {"centre": [1.0, 0.0], "pad_length": 4, "pad_axis": 1, "pad_value": [-1, -2]}}})
+    y = sc.preprocessing["parts"].apply(np.ones((2, 3, 2), np.float32))
+    assert y.shape == (2, 4, 2)
+    np.testing.assert_array_equal(y[0, :3], [[0, 1]] * 3)
+    np.testing.assert_array_equal(y[0, 3], [-1, -2])
+    assert sc.preprocessing["parts"].apply(np.ones((1, 6, 2), np.float32)).shape == (1, 4, 2)  # truncated

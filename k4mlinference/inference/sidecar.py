@@ -15,8 +15,9 @@ Two layouts are read.
     }
 
    Preprocessing replaces non-finite inputs by ``replace_inf_value``, then computes
-   ``(x - centre) / scale``, clips to ``clip`` and pads/truncates the last axis to ``pad_length``
-   (the pad value is used as is).
+   ``(x - centre) / scale``, clips to ``clip`` and pads/truncates axis ``pad_axis`` (default: the
+   last) to ``pad_length`` (or to the length clamped to [``min_length``, ``max_length``]); the pad
+   value is used as is. Per-feature values broadcast along the last axis.
    ``shape``/``dtype`` are only needed for backends that cannot report them (TorchScript, callables).
 
 2. weaver's ``preprocess.json`` (as read by CMSSW's ParticleNet producers and FCCAnalyses'
@@ -59,6 +60,7 @@ class InputPreprocessing:
     min_length: int | None = None
     max_length: int | None = None
     feature_axis: int = -1  # -1: [batch, features]; 1: weaver's [batch, vars, length]
+    pad_axis: int = -1  # the axis padded/truncated to `length` (the constituent axis)
 
     def _b(self, v: np.ndarray | None, ndim: int) -> np.ndarray | None:
         """Broadcast a per-feature vector along the feature axis of an ndim array."""
@@ -89,19 +91,28 @@ class InputPreprocessing:
             hi = self._b(self.upper, nd) if self.upper is not None else None
             np.clip(y, lo, hi, out=y)
         target = self.length
-        if target is None and (self.min_length or self.max_length):
-            n = y.shape[-1]
+        ax = self.pad_axis % nd if nd else 0
+        if target is None and (self.min_length or self.max_length) and nd >= 2:
+            n = y.shape[ax]
             target = max(self.min_length or 0, min(n, self.max_length or n))
-        if target is not None and nd >= 2 and y.shape[-1] != target:
-            n = y.shape[-1]
+        if target is not None and nd >= 2 and y.shape[ax] != target:
+            n = y.shape[ax]
             if n > target:
-                y = np.ascontiguousarray(y[..., :target])
+                y = np.ascontiguousarray(np.take(y, np.arange(target), axis=ax))
             else:
-                pad = np.zeros(y.shape[:-1] + (target,), np.float32)
+                shape = list(y.shape)
+                shape[ax] = target
+                pad = np.zeros(shape, np.float32)
                 if self.pad_value is not None:
-                    pv = self._b(self.pad_value, nd) if self.feature_axis % nd != nd - 1 else self.pad_value.reshape(())
-                    pad[...] = pv
-                pad[..., :n] = y
+                    same_axis = self.feature_axis % nd == ax
+                    pad[...] = (
+                        self.pad_value.reshape(())
+                        if same_axis or self.pad_value.size == 1
+                        else self._b(self.pad_value, nd)
+                    )
+                index = [slice(None)] * nd
+                index[ax] = slice(0, n)
+                pad[tuple(index)] = y
                 y = pad
         return y
 
@@ -208,8 +219,22 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Sidecar:
             upper=_vec(clip[1]) if clip else None,
             pad_value=_vec(entry.get("pad_value")),
             length=entry.get("pad_length"),
+            min_length=entry.get("min_length"),
+            max_length=entry.get("max_length"),
+            pad_axis=int(entry.get("pad_axis", -1)),
         )
-        if any(v is not None for v in (prep.centre, prep.factor, prep.replace_inf, prep.lower, prep.length)):
+        if any(
+            v is not None
+            for v in (
+                prep.centre,
+                prep.factor,
+                prep.replace_inf,
+                prep.lower,
+                prep.length,
+                prep.min_length,
+                prep.max_length,
+            )
+        ):
             sc.preprocessing[name] = prep
         elif prep.features:
             sc.preprocessing.setdefault(name, prep)
