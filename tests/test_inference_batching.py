@@ -224,3 +224,11 @@ def test_concurrent_instances_on_one_shared_session(models, edm_loaded):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
         if len(x):
             np.testing.assert_allclose(a, ort_direct(models["mlp_onnx"], {"x": x})[0], rtol=1e-6, atol=1e-6)
+
+
+def test_single_event_error_names_model_input_event(models, edm_loaded):
+    alg = _alg(models["mlp_onnx"], 1)
+    from k4mlinference.edm.tensor import TensorError
+
+    with pytest.raises(TensorError, match=r"mlp.onnx: input 'x' of event 0: the collection holds no Tensor"):
+        alg([edm_loaded.edm4eic.TensorCollection()])

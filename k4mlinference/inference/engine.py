@@ -47,6 +47,10 @@ class InferenceEngine:
         self.check = check
         self._warned_unsplittable = False
         self.calls = 0  # model calls made (tests check batching with it)
+        self._fixed_for: Any = None
+        self._fixed_value: int | None = None
+        # outputs can be bound to the output collections' buffers (ONNX Runtime on CPU, no reshaping preprocessing)
+        self._in_place = bool(model.backend.writes_into_outputs and not self.preprocess)
         self._tls = threading.local()  # per-thread: the engine may serve several threads of one algorithm
 
     @property
@@ -72,8 +76,12 @@ class InferenceEngine:
 
     # ------------------------------------------------------------------ the model call
     def _fixed_batch(self) -> int | None:
-        fixed = {s.fixed_batch for s in self.model.inputs if s.fixed_batch is not None}
-        return fixed.pop() if len(fixed) == 1 else None
+        specs = self.model.inputs
+        if specs is not self._fixed_for:  # cached per spec list (torch/python specs are replaced, not mutated)
+            fixed = {s.fixed_batch for s in specs if s.fixed_batch is not None}
+            self._fixed_value = fixed.pop() if len(fixed) == 1 else None
+            self._fixed_for = specs
+        return self._fixed_value
 
     def _call(self, feeds: dict[str, Any], out: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
         """One logical call on `rows` rows; split into the model's fixed batch size if it has one."""
@@ -335,7 +343,12 @@ class InferenceEngine:
     def _run_single_collections(self, colls: list[Any], index: int, save_inputs: bool):
         """One event: inputs are views of the collections (no copy); outputs written in place when possible."""
         names = self.model.input_names
-        feeds = {n: tio.view(c, f"model {self.model.name}: input '{n}' of event {index}") for n, c in zip(names, colls)}
+        feeds = {}
+        for n, c in zip(names, colls):
+            try:
+                feeds[n] = tio.view(c, "")
+            except TensorError as e:  # name the model, input and event (formatted only on failure)
+                raise TensorError(f"model {self.model.name}: input '{n}' of event {index}: {e}") from None
         rows = _rows(feeds)
         out_colls = [tio.new_collection() for _ in self.model.output_names]
         if rows == 0:
@@ -344,7 +357,7 @@ class InferenceEngine:
                 tio.scatter([c], _tensor_dtype(res[k]), np.array([0]))
         else:
             shapes = None
-            if self.model.backend.writes_into_outputs and not self.preprocess and self._fixed_batch() in (None, rows):
+            if self._in_place and self._fixed_batch() in (None, rows):
                 shapes = self.model.backend.planned_output_shapes(feeds)
                 if shapes is None:
                     shapes = self.model.output_shapes({k: v.shape for k, v in feeds.items()})

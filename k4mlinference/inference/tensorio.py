@@ -190,7 +190,7 @@ def _check_status(row: np.ndarray, what: str) -> None:
         elif status == 4:
             shape = tuple(int(x) for x in row[5 : 5 + int(row[2])])
             detail = f"shape {shape} needs {int(np.prod(shape))} values but the Tensor holds {int(row[3])}"
-        raise TensorError(f"{what}: {detail}")
+        raise TensorError(f"{what}: {detail}" if what else detail)
 
 
 _local = threading.local()
@@ -212,7 +212,7 @@ def describe(coll: Any, what: str = "Tensor collection") -> tuple[int, tuple[int
     ns.describe(_addressof(coll), 0, ptr, MAX_RANK)
     row = out.tolist()
     if row[0]:
-        _check_status(out, what)
+        _check_status(out, what() if callable(what) else what)
     return row[1], tuple(row[5 : 5 + row[2]]), row[4]
 
 
