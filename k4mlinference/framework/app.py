@@ -88,8 +88,14 @@ def option_lines(app: Application) -> list[str]:
     return lines
 
 
-def run_application(app: Application, progress: bool | None = None) -> RunResult:
-    """Run the configured application in this process and print the timing table."""
+def run_application(
+    app: Application, progress: bool | None = None, config_options: list[str] | None = None
+) -> RunResult:
+    """Run the configured application in this process and print the timing table.
+
+    `config_options` replaces the option lines written to configuration_metadata (parallel workers
+    write their parent's, so every chunk, and the merged file, describes the whole run).
+    """
     messages.set_level(app.app.get_property("OutputLevel"))
     io = app.iosvc
     loop = EventLoop(
@@ -100,7 +106,7 @@ def run_application(app: Application, progress: bool | None = None) -> RunResult
         first_entry=io.get_property("FirstEventEntry"),
         collection_names=io.get_property("CollectionNames"),
         output_commands=io.get_property("outputCommands"),
-        config_options=option_lines(app),
+        config_options=config_options if config_options is not None else option_lines(app),
         metadata=dict(METADATA),
         progress=progress,
     )

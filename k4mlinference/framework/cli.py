@@ -29,7 +29,7 @@ from k4mlinference.framework.properties import Property, PropertyError, suggest
 
 SHIMS = Path(__file__).resolve().parent / "shims"
 _SHIM_MODULES = ("Gaudi", "Configurables", "k4FWCore")
-_TOOL_OPTIONS = {"--ncpus", "--executor", "--scheduler", "--worker-report"}
+_TOOL_OPTIONS = {"--ncpus", "--executor", "--scheduler", "--worker-report", "--config-options"}
 
 
 class UsageError(Exception):
@@ -81,6 +81,7 @@ def _base_parser(
         "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar (default: on a TTY)"
     )
     g.add_argument("--worker-report", default=None, help=argparse.SUPPRESS)
+    g.add_argument("--config-options", default=None, help=argparse.SUPPRESS)
     return p
 
 
@@ -260,7 +261,8 @@ def _main(argv: list[str]) -> int:
     if args.ncpus > 1 or args.executor == "dask":
         return _run_parallel(application, files, rest, args)
 
-    result = appmod.run_application(application, progress=args.progress)
+    options = json.loads(Path(args.config_options).read_text()) if args.config_options else None
+    result = appmod.run_application(application, progress=args.progress, config_options=options)
     if args.worker_report:
         Path(args.worker_report).write_text(
             json.dumps({"events": result.events, "written": result.written, "timing": result.timing})

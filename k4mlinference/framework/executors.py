@@ -43,6 +43,7 @@ class Chunk:
     argv: list[str] = field(default_factory=list)  # k4run arguments (options files + overrides)
     cwd: str = ""
     iosvc: str = "IOSvc"
+    config_file: str = ""  # JSON list of the parent's option lines, written as configuration_metadata
 
     @property
     def range_text(self) -> str:
@@ -66,6 +67,8 @@ def run_chunk(chunk: Chunk | dict) -> dict:
         "--executor=local",
         f"--worker-report={report}",
     ]
+    if chunk.config_file:
+        cmd.append(f"--config-options={chunk.config_file}")
     env = dict(os.environ, K4ML_WORKER="1", PYTHONUNBUFFERED="1")
     t0 = time.perf_counter()
     with open(chunk.log, "w") as log:
@@ -226,11 +229,16 @@ def run_chunks(
     cwd = os.getcwd()
     logdir = Path(output).parent if output else Path(tempfile.mkdtemp(prefix="k4run-chunks-"))
     logdir.mkdir(parents=True, exist_ok=True)
+    config_file = ""
+    if config_options:
+        base = Path(output).with_suffix("") if output else logdir / "run"
+        config_file = os.path.abspath(str(base) + ".options.json")
+        Path(config_file).write_text(json.dumps(list(config_options)))
     chunks = []
     for i, (f, c) in enumerate(split(total, n_chunks, first)):
         out = os.path.abspath(chunk_output(output, i)) if output else ""
         stem = Path(out).with_suffix("") if out else logdir / f"chunk{i:03d}"
-        chunks.append(Chunk(i, f, c, out, str(stem) + ".log", list(argv), cwd, iosvc))
+        chunks.append(Chunk(i, f, c, out, str(stem) + ".log", list(argv), cwd, iosvc, config_file))
     messages.emit(
         "Executor",
         messages.INFO,
@@ -282,12 +290,81 @@ def run_chunks(
 
 
 def merge_outputs(files: list[str], output: str, config_options: list[str]) -> str:
+    """Concatenate chunk files into `output` in chunk order.
+
+    Fast path: the chunks have identical layouts (same options, same collections and IDs), so the
+    `events` trees are concatenated with ROOT's fast tree cloning (baskets copied, nothing decoded)
+    and the other trees (podio_metadata, configuration_metadata, metadata) are taken from the first
+    chunk that holds events (workers write the parent's option lines, so they describe the whole
+    run). If that fails, the chunks are read with our Reader and written with our Writer.
+    """
+    t0 = time.perf_counter()
+    existing = [f for f in files if os.path.exists(f)]
+    try:
+        n = _merge_fast(existing, output)
+        how = "fast tree cloning"
+    except Exception as exc:  # a layout the fast path cannot handle: decode and re-encode
+        messages.emit("Executor", messages.DEBUG, f"fast merge not possible ({exc}); merging through Reader/Writer")
+        n = _merge_frames(existing, output, config_options)
+        how = "Reader/Writer"
+    messages.emit(
+        "Executor",
+        messages.INFO,
+        f"merged {n} events from {len(existing)} chunk files into {output} ({how}) in {time.perf_counter() - t0:.1f} s",
+    )
+    return output
+
+
+def _merge_fast(files: list[str], output: str) -> int:
+    import ROOT
+
+    def entries(path: str) -> int:
+        f = ROOT.TFile.Open(path, "READ")
+        try:
+            t = f.Get("events")
+            return int(t.GetEntries()) if t else 0
+        finally:
+            f.Close()
+
+    with_events = [f for f in files if entries(f) > 0]
+    meta_source = with_events[0] if with_events else files[0]
+    final = Path(output)
+    tmp = final.parent / f".{final.name}.{os.getpid()}.merge.tmp"
+    out = ROOT.TFile.Open(str(tmp), "RECREATE")
+    try:
+        n = 0
+        if with_events:
+            chain = ROOT.TChain("events")
+            for f in with_events:
+                chain.Add(f)
+            out.cd()
+            merged = chain.CloneTree(-1, "fast")
+            if not merged or int(merged.GetEntries()) != int(chain.GetEntries()):
+                raise RuntimeError("fast cloning of the events trees failed")
+            n = int(merged.GetEntries())
+            merged.Write()
+            chain.Reset()
+        src = ROOT.TFile.Open(meta_source, "READ")
+        names = [k.GetName() for k in src.GetListOfKeys() if k.GetClassName() == "TTree" and k.GetName() != "events"]
+        for name in dict.fromkeys(names):
+            out.cd()
+            clone = src.Get(name).CloneTree(-1, "fast")
+            clone.Write()
+        src.Close()
+        out.Close()
+    except BaseException:
+        out.Close()
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, final)
+    return n
+
+
+def _merge_frames(existing: list[str], output: str, config_options: list[str]) -> int:
     """Concatenate chunk files into `output` in chunk order with our Reader and Writer."""
     from k4mlinference.edm import Frame
     from k4mlinference.io import Reader, Writer
 
-    t0 = time.perf_counter()
-    existing = [f for f in files if os.path.exists(f)]
     writer = Writer(output)
     try:
         cfg = Frame()
@@ -313,9 +390,4 @@ def merge_outputs(files: list[str], output: str, config_options: list[str]) -> s
     except BaseException:
         writer._abort()
         raise
-    messages.emit(
-        "Executor",
-        messages.INFO,
-        f"merged {n} events from {len(existing)} chunk files into {output} in {time.perf_counter() - t0:.1f} s",
-    )
-    return output
+    return n
