@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 from test_inference_models import (  # noqa: F401  (fixtures)
+    edm_loaded,
     eic_model,
     load_mlp,
     models,
@@ -362,3 +363,41 @@ def test_sidecar_padding_of_the_constituent_axis():
     np.testing.assert_array_equal(y[0, :3], [[0, 1]] * 3)
     np.testing.assert_array_equal(y[0, 3], [-1, -2])
     assert sc.preprocessing["parts"].apply(np.ones((1, 6, 2), np.float32)).shape == (1, 4, 2)  # truncated
+
+
+def test_non_tensor_outputs_are_skipped(tmp_path, edm_loaded):
+    """A model with a sequence output besides its tensor output (what CatBoost/sklearn exporters produce)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [
+            helper.make_node("Identity", ["x"], ["prob"]),
+            helper.make_node("SequenceConstruct", ["x"], ["seq"]),
+        ],
+        "with_sequence",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2])],
+        [
+            helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", 2]),
+            helper.make_tensor_sequence_value_info("seq", TensorProto.FLOAT, None),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "seq.onnx"
+    onnx.save(model, str(path))
+    with pytest.warns(RuntimeWarning, match=r"non-tensor output\(s\) \['seq"):
+        m = load_model(path)
+    assert m.output_names == ["prob"]
+    x = np.ones((3, 2), np.float32)
+    np.testing.assert_array_equal(m.run({"x": x})["prob"], x)
+    from k4mlinference.edm import tensor
+    from k4mlinference.inference.algorithm import MLInference
+
+    alg = MLInference(
+        "SeqModel", ModelPath=str(path), InputCollections=["X"], OutputCollections=["P"], SharedSession=False
+    )
+    with pytest.warns(RuntimeWarning):
+        alg.initialize()
+    (outs, _, _) = alg([tensor.from_array(x)])
+    np.testing.assert_array_equal(tensor.as_array(outs[0]), x)

@@ -165,7 +165,19 @@ class OnnxRuntimeBackend(Backend):
         )
         self._ort_device = "cuda" if self.device == "cuda" else "cpu"
         self.inputs = [self._spec(a) for a in self.session.get_inputs()]
-        self.outputs = [self._spec(a) for a in self.session.get_outputs()]
+        # non-tensor outputs (the sequence of maps that CatBoost/sklearn exporters add) cannot become Tensors:
+        # they are left out of the contract and never computed, with a warning (EICrecon skips them too)
+        outs = self.session.get_outputs()
+        self.skipped_outputs = [f"{a.name} ({a.type})" for a in outs if not a.type.startswith("tensor(")]
+        if self.skipped_outputs:
+            warnings.warn(
+                f"model {path}: non-tensor output(s) {self.skipped_outputs} are skipped; only tensor outputs are returned",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        self.outputs = [self._spec(a) for a in outs if a.type.startswith("tensor(")]
+        if not self.outputs:
+            raise ModelLoadError(f"model {path}: no tensor outputs (only {self.skipped_outputs})")
         self._output_names = [o.name for o in self.outputs]
         meta = self.session.get_modelmeta()
         self.metadata = {
@@ -177,8 +189,8 @@ class OnnxRuntimeBackend(Backend):
             "version": meta.version,
             "custom": dict(meta.custom_metadata_map),
             "providers": used,
+            "skipped_outputs": self.skipped_outputs,
         }
-        self._non_tensor = [a.name for a in self.session.get_outputs() if not a.type.startswith("tensor(")]
         self._out_plan = self._output_plan()
         self._tls = threading.local()
         self._fast = None
@@ -365,6 +377,7 @@ class OnnxRuntimeBackend(Backend):
                 binding.bind_output(o, self._ort_device)
         self.session.run_with_iobinding(binding)
         values = binding.get_outputs()
+        host = None if self._ort_device == "cpu" else binding.copy_outputs_to_cpu()  # device outputs: one copy
         result: dict[str, Any] = {}
         for o, ov in zip(self._output_names, values):
             target = out.get(o)
@@ -374,7 +387,9 @@ class OnnxRuntimeBackend(Backend):
             elif not ov.is_tensor():
                 result[o] = None  # e.g. the sequence of maps a CatBoost/sklearn exporter adds
             else:
-                arr = ov.numpy()
+                arr = ov.numpy() if host is None else host[self._output_names.index(o)]
+                if host is not None:
+                    info["copied"].append(o)
                 if target is not None:
                     np.copyto(target, arr.reshape(target.shape))
                     info["copied"].append(o)
