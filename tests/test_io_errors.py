@@ -237,3 +237,23 @@ def test_uncompilable_type_is_skipped_with_warning(tmp_path, good_file: Path) ->
         warnings.simplefilter("ignore")
         with pytest.raises(Exception, match="MCParticles: type mydm::ThingCollection is unknown"):
             Reader(p).get("events", collections=["MCParticles"])
+
+
+def test_collection_that_cannot_be_read_at_all(tmp_path, good_file: Path) -> None:
+    """The file's branch holds another type than the collection type we map it to: a clear error."""
+    import shutil
+
+    from test_io_datamodels import _patch_metadata
+
+    from k4mlinference.io import PodioFileError, Reader
+
+    p = tmp_path / "mismatch.root"
+    shutil.copy(good_file, p)
+    _patch_metadata(p, types={"MCParticles": "edm4hep::SimTrackerHitCollection"})
+    frame = Reader(p).get("events")[0]
+    with pytest.raises(
+        PodioFileError,
+        match=f"{p}: collection 'MCParticles' \\(edm4hep::SimTrackerHitCollection\\) cannot be read: branch 'MCParticles' "
+        "holds vector<edm4hep::MCParticleData>, but the collection stores vector<edm4hep::SimTrackerHitData>",
+    ):
+        frame.get("MCParticles")
