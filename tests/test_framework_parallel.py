@@ -95,3 +95,18 @@ def test_failed_chunk_is_retried_then_reported(tmp_path):
     assert "RuntimeError: permanent" in res.stderr and "Traceback" not in res.stderr
     assert (tmp_path / "flaky.chunk000.root").exists()  # finished output kept
     assert not (tmp_path / "flaky.root").exists()  # no merged file with a gap
+
+
+def test_reading_with_first_entry_and_filter_in_parallel_equals_serial(serial, tmp_path, monkeypatch):
+    """Input file + FirstEventEntry + a FilterPredicate: chunks cover entries 1-7, the merge keeps order."""
+    args = [str(OPTIONS / "read_transform.py"), "--input-file", str(serial), "--min-energy", "24"]
+    args += ["--IOSvc.FirstEventEntry=1"]
+    monkeypatch.chdir(tmp_path)
+    assert cli.main([*args, "--IOSvc.Output=rt_serial.root"]) == 0
+    res = k4run(*args, "--IOSvc.Output=rt_par.root", "--ncpus", "2", cwd=tmp_path)
+    assert "chunk 0 (events 1-4)" in res.stdout and "chunk 1 (events 5-7)" in res.stdout
+    import uproot
+
+    n = uproot.open(tmp_path / "rt_serial.root")["events"].num_entries
+    assert 0 < n < N - 1  # the filter dropped some events
+    assert_same_events(tmp_path / "rt_serial.root", tmp_path / "rt_par.root")

@@ -134,3 +134,44 @@ def test_signature_rules():
 
     with pytest.raises(ConfigurationError, match="Bad/B: a Producer takes no inputs"):
         Bad("B").check_signature()
+
+
+def test_events_are_processed_in_blocks_of_the_largest_batch_size(edm):
+    from k4mlinference.framework import FilterPredicate, run
+
+    calls = []
+
+    class Src(Producer):
+        OutputCollection = Output("A", type=MCP)
+
+        def __call__(self):
+            c = edm.edm4hep.MCParticleCollection()
+            c.create(PDG=self.event_number)
+            return c
+
+    class Odd(FilterPredicate):
+        InputCollection = Input("A", type=MCP)
+
+        def __call__(self, a):
+            return a[0].getPDG() % 2 == 0
+
+    class Batched(Consumer):
+        InputCollections = Inputs(["A"], type=MCP)
+        BatchSize = Property(4)
+
+        def process_batch(self, events):
+            calls.append((list(self.event_numbers), [int(ev[0][0][0].getPDG()) for ev in events]))
+            return [None] * len(events)
+
+    seen = []
+
+    class Before(Consumer):
+        InputCollection = Input("A", type=MCP)
+
+        def __call__(self, a):
+            seen.append(self.event_number)
+
+    # the filter applies to what is listed after it in TopAlg, whatever the data flow
+    res = run([Before("Pre"), Odd("F"), Batched("B"), Src("S")], evt_max=10)
+    assert res.events == 10 and seen == list(range(10))
+    assert calls == [([0, 2], [0, 2]), ([4, 6], [4, 6]), ([8], [8])]  # blocks of 4 events, odd ones filtered

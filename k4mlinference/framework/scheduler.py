@@ -2,7 +2,8 @@
 
 TopAlg may list algorithms in any order (as in k4FWCore's non-sequential sequencer); the order is a
 stable topological sort of the declared inputs and outputs. Ties keep the TopAlg order, so the
-result is deterministic.
+result is deterministic. A FilterPredicate applies to the algorithms listed after it in TopAlg (they
+are scheduled after it unless it depends on them) and to the writer.
 """
 
 from __future__ import annotations
@@ -51,6 +52,20 @@ def schedule(algorithms: list[Any], available: list[str] | set[str]) -> list[Any
                     f"in the input.{suggest(name, known)} Available: {', '.join(known) or '(none)'}"
                 )
         deps.append(needs)
+    # A FilterPredicate stops the event for the algorithms listed after it in TopAlg (Gaudi's sequence
+    # semantics): they run after the filter, unless the filter itself needs their output.
+    for i, alg in enumerate(algorithms):
+        if getattr(alg, "kind", "") != "FilterPredicate":
+            continue
+        ancestors, stack = set(), list(deps[i])
+        while stack:
+            j = stack.pop()
+            if j not in ancestors:
+                ancestors.add(j)
+                stack.extend(deps[j])
+        for j in range(i + 1, len(algorithms)):
+            if j not in ancestors:
+                deps[j].add(i)
     users: dict[int, list[int]] = {i: [] for i in range(len(algorithms))}
     for i, needs in enumerate(deps):
         for j in needs:
