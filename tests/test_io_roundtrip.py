@@ -323,3 +323,34 @@ def test_writer_checks_frame_consistency(tmp_path) -> None:
         from k4mlinference.io import Reader
 
         assert len(Reader(tmp_path / "c.root").get("events")) == 2
+
+
+def test_read_modify_write_chain(written, tmp_path) -> None:
+    """A frame read from a file, extended with a new collection (with a relation into the read
+    part) and written again: the new collection and its references survive."""
+    from k4mlinference import edm
+    from k4mlinference.io import Reader, Writer
+
+    path, _ = written
+    out = tmp_path / "chain.root"
+    with Writer(out) as w:
+        for frame in Reader(path).get("events", collections=["MCParticles", "EventHeaders"]):
+            mc = frame.get("MCParticles")
+            reco = edm.edm4hep.ReconstructedParticleCollection()
+            frame.put(reco, "Reco")
+            r = reco.create(PDG=int(mc.view("PDG")[0]), energy=1.0)
+            links = edm.edm4hep.RecoMCParticleLinkCollection()
+            frame.put(links, "RecoLinks")
+            link = links.create(weight=0.5)
+            link.setFrom(r)
+            link.setTo(mc[1])
+            assert "Reco" in frame and frame.getAvailableCollections()[-2:] == ["Reco", "RecoLinks"]
+            frame.remove("EventHeaders")
+            assert "EventHeaders" not in frame.getAvailableCollections()
+            w.write_frame(frame, "events")
+    back = Reader(out).get("events")
+    assert back[0].getAvailableCollections() == ["MCParticles", "Reco", "RecoLinks"]
+    for f in back:
+        link = f.get("RecoLinks")[0]
+        assert link.getTo() == f.get("MCParticles")[1]
+        assert link.getFrom().getPDG() == f.get("MCParticles").view("PDG")[0]

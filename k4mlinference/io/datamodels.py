@@ -5,7 +5,7 @@ definition of every datamodel it uses (`podio_metadata/EDMDefinitions`). Types w
 into our classes, with ROOT's member-wise schema evolution bridging schema versions; types of a
 datamodel we do not have are compiled from the file's own definition. A file's definition never
 replaces a builtin one (same C++ names): only types that no loaded datamodel defines are
-compiled, and only when the file's datamodel has the same schema version as ours.
+compiled, and for EDM4hep (shipped complete) only when the file has our schema version.
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ from typing import Any
 from k4mlinference.datamodel.model import Datamodel, Datatype, parse_datamodel
 from k4mlinference.io.errors import SchemaEvolutionWarning, SkippedCollectionWarning
 from k4mlinference.io.metadata import FileMetadata
+
+# Builtin datamodels we ship complete: a type missing from ours comes from another schema release
+# and is skipped rather than compiled from the file. (EDM4eic is shipped as a subset, so its other
+# types are new to us whatever the file's schema version, and are compiled.)
+STRICT_DATAMODELS = {"edm4hep"}
 
 _PARSED: dict[str, Datamodel] = {}  # JSON hash -> parsed file datamodel
 _WARNED: set[tuple[str, str]] = set()  # (type, JSON hash): schema warnings given once
@@ -120,7 +125,7 @@ def _load_foreign(dm: Datamodel) -> str:
     known_types = {t for d in loaded.values() for t in d.datatypes}
     known_comps = {c for d in loaded.values() for c in d.components}
     ours = loaded.get(dm.name)
-    if ours is not None and ours.schema_version != dm.schema_version:
+    if ours is not None and ours.schema_version != dm.schema_version and dm.name in STRICT_DATAMODELS:
         _FAILED[k] = (
             f"it belongs to the file's {dm.name!r} datamodel (schema {dm.schema_version}), which differs from the "
             f"builtin {dm.name!r} (schema {ours.schema_version}) and lacks this type; a file's definition never "

@@ -310,6 +310,7 @@ class ReadFrame(Frame):
         self._colls: dict[str, Any] = {}
         self._ids: dict[int, str] = {}
         self._params: dict[str, Any] | None = None
+        self._removed: set[str] = set()
         self._part = part
         self._entry = entry
         self._token = token = next(_TOKENS)
@@ -324,8 +325,8 @@ class ReadFrame(Frame):
             return coll
         part = self._part
         info = part.available.get(name)
-        if info is None:
-            avail = ", ".join(part.available) or "(none)"
+        if info is None or name in self._removed:
+            avail = ", ".join(self.getAvailableCollections()) or "(none)"
             raise KeyError(f"no collection {name!r} in this frame of {part.source.path}; available: {avail}")
         src = part.source
         plan = src.plan(part.category, info)
@@ -339,15 +340,29 @@ class ReadFrame(Frame):
         return coll
 
     def getAvailableCollections(self) -> list[str]:
-        return list(self._part.available)
+        """The file's collections (read or not) and those put into this frame since."""
+        names = [n for n in self._part.available if n not in self._removed]
+        return names + [n for n in self._colls if n not in self._part.available]
 
     def __contains__(self, name: str) -> bool:
-        return name in self._part.available
+        return name in self._colls or (name in self._part.available and name not in self._removed)
 
     def items(self):
-        for name in self._part.available:
+        for name in self.getAvailableCollections():
             self.get(name)
         return self._colls.items()
+
+    def put(self, collection: Any, name: str) -> Any:
+        if name in self._part.available and name not in self._removed:
+            raise KeyError(f"Frame already holds a collection named {name!r} (from {self._part.source.path})")
+        self._removed.discard(name)
+        return super().put(collection, name)
+
+    def remove(self, name: str) -> Any:
+        coll = self.get(name)
+        super().remove(name)
+        self._removed.add(name)
+        return coll
 
     def collection_type(self, name: str) -> str:
         """The podio type name of a collection, without reading it."""
