@@ -100,7 +100,8 @@ def overhead(events: int, chain: int) -> dict:
     return out
 
 
-def k4run_wall(ncpus: int, events: int, workdir: Path) -> float:
+def k4run_wall(ncpus: int, events: int, workdir: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of all processes) of one k4run."""
     cmd = [
         sys.executable,
         "-m",
@@ -112,19 +113,28 @@ def k4run_wall(ncpus: int, events: int, workdir: Path) -> float:
         "--ncpus",
         str(ncpus),
     ]
+    import resource
+
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, cwd=workdir, check=True, capture_output=True, env=dict(os.environ, CI="1"))
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
 def speedup(events: int) -> dict:
     wd = Path(tempfile.mkdtemp(prefix="k4ml-bench-par-"))
-    t1 = k4run_wall(1, events, wd)
-    t2 = k4run_wall(2, events, wd)
+    load = os.getloadavg()[0]
+    t1, c1 = k4run_wall(1, events, wd)
+    t2, c2 = k4run_wall(2, events, wd)
     return {
         "events": events,
+        "load_average_before": load,
         "ncpus1_wall_s": t1,
+        "ncpus1_cpu_s": c1,
         "ncpus2_wall_s": t2,
+        "ncpus2_cpu_s": c2,
         "speedup": t1 / t2,
         "note": "wall time of a fresh k4run incl. start-up (about 3-5 s per process), workers' chunk outputs and the merge",
     }

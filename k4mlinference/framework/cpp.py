@@ -108,9 +108,9 @@ def cpp_algorithm(name: str, header: str | Path | None = None) -> type:
     }
     in_types, out_types = list(proto.inputTypes()), list(proto.outputTypes())
     for (key, default), ctype in zip(proto.inputKeys(), in_types):
-        attrs[str(key)] = Input(str(default), type=str(ctype), doc=f"input {ctype}")
+        attrs[str(key)] = Input(str(default), type=str(ctype))
     for (key, default), ctype in zip(proto.outputKeys(), out_types):
-        attrs[str(key)] = Output(str(default), type=str(ctype), doc=f"output {ctype}")
+        attrs[str(key)] = Output(str(default), type=str(ctype))
     for i in range(proto.numProperties()):
         pname, ptype = str(proto.propertyName(i)), str(proto.propertyType(i))
         default = [str(v) for v in proto.propertyDefault(i)]

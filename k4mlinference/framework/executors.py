@@ -70,6 +70,8 @@ def run_chunk(chunk: Chunk | dict) -> dict:
     if chunk.config_file:
         cmd.append(f"--config-options={chunk.config_file}")
     env = dict(os.environ, K4ML_WORKER="1", PYTHONUNBUFFERED="1")
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")  # one core per worker: the chunks are the parallelism
     t0 = time.perf_counter()
     with open(chunk.log, "w") as log:
         rc = subprocess.run(cmd, cwd=chunk.cwd or None, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
