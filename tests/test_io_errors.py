@@ -257,3 +257,16 @@ def test_collection_that_cannot_be_read_at_all(tmp_path, good_file: Path) -> Non
         "holds vector<edm4hep::MCParticleData>, but the collection stores vector<edm4hep::SimTrackerHitData>",
     ):
         frame.get("MCParticles")
+
+
+def test_frames_after_reader_closed(good_file: Path) -> None:
+    from k4mlinference.io import PodioFileError, Reader
+
+    with Reader(good_file) as r:
+        frames = r.get("events")
+        first = frames[0]
+        assert len(first.get("MCParticles")) == 200
+        later = frames[1]
+    assert len(first.get("MCParticles")) == 200  # already read: still there
+    with pytest.raises(PodioFileError, match=f"{good_file}: .*Reader was closed"):
+        later.get("MCParticles")

@@ -133,6 +133,8 @@ class _Source:
     def reader(self, category: str) -> Any:
         r = self._readers.get(category)
         if r is None:
+            if self.file is None:
+                raise PodioFileError(self.path, "the Reader was closed; frames cannot read from it any more")
             if self.md.backend == "TTree":
                 tree = self.file.Get(category)
                 if not tree:
@@ -229,8 +231,11 @@ class _Source:
 
     def read_collection(self, category: str, plan: _CollectionPlan, entry: int) -> Any:
         coll = plan.cls()
+        reader = self._readers.get(category)
+        if reader is None:
+            raise PodioFileError(self.path, "the Reader was closed; frames cannot read from it any more")
         try:
-            self._readers[category].read(plan.slot, entry, coll)
+            reader.read(plan.slot, entry, coll)
         except Exception as exc:  # noqa: BLE001
             raise PodioFileError(
                 self.path,
@@ -253,7 +258,7 @@ class _Source:
             if hasattr(r, "release"):
                 r.release()
         self._readers.clear()
-        self._plans.clear()
+        self._plans = {k: "the Reader was closed" for k in self._plans}
         if self.file:
             self.file.Close()
             self.file = None
