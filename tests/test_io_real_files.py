@@ -169,7 +169,7 @@ def test_metadata_of_both_layouts() -> None:
     old_reader = Reader(DDSIM)
     old = old_reader.metadata[0]
     assert old.podio_version == (1, 2, 0) and old.datamodel_versions["edm4hep"] == (0, 99, 1)
-    assert old_reader.categories == ["metadata", "meta", "runs", "events"]
+    assert old_reader.categories == ["metadata", "meta", "runs", "events"] == old_reader.getAvailableCategories()
     ids = {i.name: i.id for i in old.categories["events"]}  # joined from idTable + tuples
     assert ids["MCParticles"] == 0xA1CBA250 and ids["EventHeader"] == 0xD793AB91
     assert all(v == collection_id(k) for k, v in ids.items())

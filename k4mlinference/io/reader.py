@@ -510,7 +510,9 @@ class Reader:
             out += [c for c in s.categories if c not in out]
         return out
 
-    getAvailableCategories = categories
+    def getAvailableCategories(self) -> list[str]:
+        """podio's spelling of `categories`."""
+        return self.categories
 
     def get(self, category: str, collections: Sequence[str] | None = None) -> FrameSequence:
         """The frames of `category`; `collections` limits what the frames offer (and read)."""
