@@ -175,3 +175,32 @@ def test_events_are_processed_in_blocks_of_the_largest_batch_size(edm):
     res = run([Before("Pre"), Odd("F"), Batched("B"), Src("S")], evt_max=10)
     assert res.events == 10 and seen == list(range(10))
     assert calls == [([0, 2], [0, 2]), ([4, 6], [4, 6]), ([8], [8])]  # blocks of 4 events, odd ones filtered
+
+
+def test_outputs_lists_and_output_type_check(edm):
+    from k4mlinference.framework import AlgorithmError, Outputs, run
+
+    class Split(Producer):
+        OutputCollections = Outputs(["X", "Y"], type=MCP)
+
+        def __call__(self):
+            return [edm.edm4hep.MCParticleCollection() for _ in self.OutputCollections]
+
+    class Wrong(Producer):
+        OutputCollection = Output("Z", type=MCP)
+
+        def __call__(self):
+            return edm.edm4hep.CalorimeterHitCollection()
+
+    seen = []
+
+    class Use(Consumer):
+        InputCollections = Inputs(["X", "Y", "W"], type=MCP)
+
+        def __call__(self, colls):
+            seen.append(len(colls))
+
+    res = run([Use("U"), Split("S"), Split("S2", OutputCollections=["W"])], evt_max=2)
+    assert res.events == 2 and seen == [3, 3]
+    with pytest.raises(AlgorithmError, match=r"Wrong/W: output collection 'Z' \(OutputCollection\) in event 0 is "):
+        run([Wrong("W")], evt_max=1)
