@@ -203,24 +203,23 @@ class CppAlgorithm(_alg.Algorithm):
                 return _c.callErased(v)
 
             self._call = call_n
+        self._set_event = c.setEventNumber
+        self._bind = _cppyy().bind_object
         c.initialize()
 
     def finalize(self) -> None:
         self._cpp.finalize()
 
     def __call__(self, *inputs: Any) -> Any:
-        cppyy = _cppyy()
-        self._cpp.setEventNumber(max(self.event_number, 0))
+        self._set_event(max(self.event_number, 0))
         res = self._call(*inputs)
         outs = []
         for i, cls in enumerate(self._out_classes):
-            obj = cppyy.bind_object(int(res.outputAddress(i)), cls)
-            obj.__python_owns__ = True
+            obj = self._bind(int(res.outputAddress(i)), cls)
+            obj.__python_owns__ = True  # Python now owns (and deletes) the C++ result
             outs.append(obj)
         if self.kind == "FilterPredicate":
             return bool(res.passed)
         if self.kind == "MultiTransformer":
             return tuple(outs)
-        if outs:
-            return outs[0]
-        return None
+        return outs[0] if outs else None
