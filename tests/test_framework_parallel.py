@@ -7,10 +7,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from test_framework_k4run import OPTIONS, assert_same_events, k4run
 
 from k4mlinference.framework import cli
 from k4mlinference.framework.executors import split
-from tests.test_framework_k4run import OPTIONS, assert_same_events, k4run
 
 N = 8
 
