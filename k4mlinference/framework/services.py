@@ -57,6 +57,9 @@ class ApplicationMgr(Component):
     OutputLevel = Property(INFO, doc="message threshold: 1 VERBOSE, 2 DEBUG, 3 INFO, 4 WARNING, 5 ERROR")
     EventLoop = Property("", doc="accepted for compatibility")
     HistogramPersistency = Property("NONE", doc="accepted for compatibility")
+    StopOnSignal = Property(False, doc="accepted for compatibility")
+    AuditAlgorithms = Property(False, doc="accepted for compatibility")
+    MessageSvcType = Property("", doc="accepted for compatibility")
     ImportedFromk4FWCore = Property(False, doc="set when the manager comes from k4FWCore (checked by k4run)")
 
 
