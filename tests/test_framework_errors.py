@@ -102,3 +102,27 @@ def test_shims_only_inside_k4run(tmp_path, monkeypatch, capsys):
     assert str(cli.SHIMS) not in sys.path and "Configurables" not in sys.modules
     with pytest.raises(ImportError):
         import Configurables  # noqa: F401
+
+
+def test_output_levels(tmp_path, monkeypatch, capsys):
+    text = """
+    from Gaudi.Configuration import DEBUG, WARNING
+    from Configurables import ParticleGun
+    from k4FWCore import ApplicationMgr
+    from k4mlinference.framework import Consumer, Input
+
+    class Talk(Consumer):
+        InputCollection = Input("MCParticles", type="edm4hep::MCParticleCollection")
+
+        def __call__(self, mcps):
+            self.debug(f"event {self.event_number}: {len(mcps)} particles")
+            self.warning("careful") if self.event_number == 0 else None
+
+    ApplicationMgr(TopAlg=[ParticleGun("Gun"), Talk("Talk")], EvtMax=2, OutputLevel=WARNING)
+    """
+    assert _run(tmp_path, monkeypatch, text) == 0
+    out = capsys.readouterr().out
+    assert "Talk                 WARNING careful" in out and " INFO " not in out and "DEBUG" not in out
+    assert _run(tmp_path, monkeypatch, text, "--Talk.OutputLevel=2") == 0  # DEBUG for this algorithm only
+    out = capsys.readouterr().out
+    assert "Talk                   DEBUG event 1: 1 particles" in out and "ApplicationMgr" not in out
