@@ -64,7 +64,8 @@ class Backend:
         self.outputs: list[TensorSpec] = []
         self.metadata: dict[str, Any] = {}
         self.device = "cpu"
-        # {"inputs": {name: address the runtime read}, "outputs": {name: address written}, "copied": [names]}
+        # diagnostics of the last call (from any thread, when shared): {"inputs": {name: address the runtime
+        # read}, "outputs": {name: address it wrote}, "copied": [names of tensors copied on the way]}
         self.last_run: dict[str, Any] = {}
 
     @property
