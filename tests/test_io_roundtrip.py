@@ -354,3 +354,28 @@ def test_read_modify_write_chain(written, tmp_path) -> None:
         link = f.get("RecoLinks")[0]
         assert link.getTo() == f.get("MCParticles")[1]
         assert link.getFrom().getPDG() == f.get("MCParticles").view("PDG")[0]
+
+
+def test_parameter_types_survive_rewrite(tmp_path) -> None:
+    import numpy as np
+    import uproot
+
+    from k4mlinference.io import Frame, Reader, Writer
+
+    f = Frame()
+    f.putParameter("i", 3)
+    f.putParameter("f", np.float32(0.5))
+    f.putParameter("d", 0.25)
+    f.putParameter("s", ["x", "y"])
+    with Writer(tmp_path / "a.root") as w:
+        w.write_frame(f, "events")
+    with Writer(tmp_path / "b.root") as w:
+        w.write_frame(Reader(tmp_path / "a.root").get("events")[0], "events")
+    for name in ("a.root", "b.root"):
+        t = uproot.open(tmp_path / name)["events"]
+        got = {
+            k: t[k].array(library="np")[0].tolist()
+            for k in ("GPIntKeys", "GPFloatKeys", "GPDoubleKeys", "GPStringKeys")
+        }
+        assert got == {"GPIntKeys": ["i"], "GPFloatKeys": ["f"], "GPDoubleKeys": ["d"], "GPStringKeys": ["s"]}
+    assert Reader(tmp_path / "b.root").get("events")[0].parameters == {"i": 3, "f": 0.5, "d": 0.25, "s": ["x", "y"]}

@@ -192,7 +192,7 @@ def check_schema(md: FileMetadata, type_name: str, ours: Datatype | None) -> Non
         warnings.warn(
             f"{md.path}: {ours.name} was written with {dm.name} schema {dm.schema_version}; " + "; ".join(diffs),
             SchemaEvolutionWarning,
-            stacklevel=4,
+            stacklevel=5,  # the user's frame.get()
         )
 
 

@@ -75,11 +75,17 @@ def _value(x: Any) -> Any:
 
 
 def parameters_to_dict(p: Any) -> dict[str, Any]:
-    """k4ml::io::Parameters -> {key: value}; one-element vectors become scalars (podio's Python)."""
+    """k4ml::io::Parameters -> {key: value}; one-element vectors become scalars (podio's Python).
+
+    float parameters come back as numpy.float32, so that writing the frame again keeps them float
+    (a Python float is written as double).
+    """
+    import numpy as np
+
     out: dict[str, Any] = {}
     for keys, values, conv in (
         (p.intKeys, p.intValues, int),
-        (p.floatKeys, p.floatValues, float),
+        (p.floatKeys, p.floatValues, np.float32),
         (p.doubleKeys, p.doubleValues, float),
         (p.stringKeys, p.stringValues, lambda s: str(_value(s))),
     ):
