@@ -25,6 +25,10 @@ from k4mlinference.io.metadata import FileMetadata
 # types are new to us whatever the file's schema version, and are compiled.)
 STRICT_DATAMODELS = {"edm4hep"}
 
+# Types compiled from a file for a datamodel we already have (e.g. EDM4eic beyond our Tensor) form
+# a datamodel `<name>_ext_<hash>`; writers merge it back into `<name>` (see base_datamodel_name).
+EXTENSION_TAG = "_ext_"
+
 _PARSED: dict[str, Datamodel] = {}  # JSON hash -> parsed file datamodel
 _WARNED: set[tuple[str, str]] = set()  # (type, JSON hash): schema warnings given once
 _FAILED: dict[str, str] = {}  # datamodel key -> why it could not be compiled
@@ -32,6 +36,11 @@ _FAILED: dict[str, str] = {}  # datamodel key -> why it could not be compiled
 
 def _key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def base_datamodel_name(name: str) -> str:
+    """`edm4eic_ext_1a2b3c4d` -> `edm4eic`; other names unchanged."""
+    return name.split(EXTENSION_TAG, 1)[0] if EXTENSION_TAG in name else name
 
 
 def file_datamodel(md: FileMetadata, name: str) -> Datamodel | None:
@@ -137,7 +146,7 @@ def _load_foreign(dm: Datamodel) -> str:
     source["links"] = {n: v for n, v in (source.get("links") or {}).items() if n not in known_types}
     source["components"] = {n: v for n, v in (source.get("components") or {}).items() if n not in known_comps}
     source["interfaces"] = {n: v for n, v in (source.get("interfaces") or {}).items() if n not in known_types}
-    name = dm.name if ours is None else f"{dm.name}_ext_{dm.content_hash[:8]}"
+    name = dm.name if ours is None else f"{dm.name}{EXTENSION_TAG}{dm.content_hash[:8]}"
     if name in loaded:
         return ""
     try:

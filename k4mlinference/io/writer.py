@@ -155,11 +155,9 @@ class Writer:
     def _note_datamodel(self, datatype: str) -> None:
         from k4mlinference.edm import loader
 
+        # as podio: the definitions of the datamodels whose types are written (not their upstreams)
         for name, dm in loader.loaded().items():
             if datatype in dm.datatypes:
-                for up in dm.upstream:
-                    if up in loader.loaded():
-                        self._datamodels.setdefault(up, loader.loaded()[up])
                 self._datamodels.setdefault(name, dm)
 
     @staticmethod
@@ -211,12 +209,30 @@ class Writer:
                 dtype = cat.data_types[n]
                 storage = f"std::vector<{dtype}>"
                 mw.addTypeInfo(name, cat.ids[n], cat.types[n], False, cat.schema[n], n, storage)
-        for name, dm in self._datamodels.items():
-            mw.addDatamodel(name, json.dumps(dm.source, default=str))
+        for name, source in self._definitions().items():
+            mw.addDatamodel(name, json.dumps(source, default=str))
         mw.setPodioVersion(*PODIO_VERSION)
         if "edm4hep" in self._datamodels:
             mw.addDatamodelVersion("edm4hep", *EDM4HEP_VERSION)
         mw.write(self._file)
+
+    def _definitions(self) -> dict[str, dict]:
+        """Datamodel definitions to store: extensions compiled from other files are merged into
+        the datamodel they extend, so the file names `edm4eic` as podio would."""
+        from k4mlinference.edm import loader
+        from k4mlinference.io.datamodels import base_datamodel_name
+
+        loaded = loader.loaded()
+        out: dict[str, dict] = {}
+        for name in sorted(self._datamodels, key=lambda n: base_datamodel_name(n) != n):
+            base = base_datamodel_name(name)
+            if base not in out:
+                out[base] = dict(loaded[base].source if base in loaded else self._datamodels[name].source)
+            if base != name:
+                ext = self._datamodels[name].source
+                for key in ("components", "datatypes", "interfaces", "links"):
+                    out[base][key] = {**(out[base].get(key) or {}), **(ext.get(key) or {})}
+        return out
 
     def _abort(self) -> None:
         """Drop the temporary file (nothing appears under the final name)."""
