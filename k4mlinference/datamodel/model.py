@@ -101,11 +101,10 @@ class Relation:
     doc: str = ""
 
 
-@dataclass
-class Component:
-    name: str  # fully qualified, e.g. edm4hep::Vector3f
-    members: list[Member]
-    description: str = ""
+class _QualifiedName:
+    """`ns::Name` split into its namespace and bare name (C++ generation needs both)."""
+
+    name: str
 
     @property
     def namespace(self) -> str:
@@ -117,7 +116,14 @@ class Component:
 
 
 @dataclass
-class Datatype:
+class Component(_QualifiedName):
+    name: str  # fully qualified, e.g. edm4hep::Vector3f
+    members: list[Member]
+    description: str = ""
+
+
+@dataclass
+class Datatype(_QualifiedName):
     name: str  # fully qualified, e.g. edm4hep::MCParticle
     members: list[Member]
     vector_members: list[Member] = field(default_factory=list)
@@ -125,14 +131,6 @@ class Datatype:
     one_to_many: list[Relation] = field(default_factory=list)
     description: str = ""
     link: tuple[str, str] | None = None  # (From, To) for podio links
-
-    @property
-    def namespace(self) -> str:
-        return self.name.rsplit("::", 1)[0] if "::" in self.name else ""
-
-    @property
-    def bare_name(self) -> str:
-        return self.name.rsplit("::", 1)[-1]
 
     @property
     def collection_type(self) -> str:
