@@ -255,6 +255,11 @@ def _main(argv: list[str]) -> int:
             print(line)
         for alg in application.algorithms:
             alg.check_signature()
+        if not application.iosvc.get_property("Input"):  # with input, the file decides what is available
+            from k4mlinference.framework.scheduler import schedule
+
+            order = schedule(application.algorithms, [])
+            messages.emit("ApplicationMgr", messages.INFO, "order: " + " -> ".join(a.name for a in order))
         messages.emit("ApplicationMgr", messages.INFO, "dry run: configuration is valid, no events processed")
         return 0
 
