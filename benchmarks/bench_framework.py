@@ -1,7 +1,7 @@
 """Framework overhead per event per algorithm (trivial Python and C++ Transformers), and the k4run
 `--ncpus 1` vs `--ncpus 2` speed-up on the gun -> calo sim -> C++ digitizer -> clustering chain.
 
-    python -m benchmarks.bench_framework [--events 5000] [--chain 8] [--parallel-events 400]
+    python -m benchmarks.bench_framework [--events 5000] [--chain 8] [--parallel-events 10000]
 
 Overhead: a producer makes one small collection per event; a chain of K trivial Transformers (each
 returns an empty collection of its output type) runs after it. The overhead per algorithm and event is
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=5000, help="events for the overhead measurement")
     ap.add_argument("--chain", type=int, default=8, help="trivial transformers in the chain")
-    ap.add_argument("--parallel-events", type=int, default=400, help="events for the --ncpus comparison")
+    ap.add_argument("--parallel-events", type=int, default=10000, help="events for the --ncpus comparison")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
     from k4mlinference.framework import messages
