@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from k4mlinference.algorithms.sim._util import event_rng, new_collection, set_relation
+from k4mlinference.edm.fill import new_collection, set_relation
 from k4mlinference.framework import Input, MultiTransformer, Output, Property, Transformer
+from k4mlinference.framework.seeding import event_rng
 
 C_MM_PER_NS = 299.792458
 NEUTRINOS = (12, 14, 16)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from k4mlinference.algorithms.sim._util import event_rng, new_collection
+from k4mlinference.edm.fill import new_collection
 from k4mlinference.framework import FilterPredicate, Input, Output, Producer, Property
+from k4mlinference.framework.seeding import event_rng
 
 # PDG -> (mass [GeV], charge [e])
 PARTICLES = {
