@@ -50,7 +50,7 @@ def evaluate(output: Path) -> dict:
         "events_with_a_cluster": int(len(truth_arr)),
         "accuracy": float(np.mean(predicted_e == is_e)) if len(truth_arr) else float("nan"),
         "electron_efficiency": float(np.mean(predicted_e[is_e])) if is_e.any() else float("nan"),
-        "pion_rejection": float(1.0 / max(np.mean(predicted_e[~is_e]), 1e-4)) if (~is_e).any() else float("nan"),
+        "pions_taken_for_electrons": f"{int(predicted_e[~is_e].sum())} of {int((~is_e).sum())}",
         "_p_electron": pe,
         "_is_electron": is_e,
     }

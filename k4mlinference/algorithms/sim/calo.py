@@ -60,6 +60,7 @@ class SimpleCalorimeterSim(MultiTransformer):
     InteractionLength = Property(170.0, doc="nuclear interaction length lambda_I of hadrons [mm]")
     HadronicResponse = Property(0.6, doc="visible energy of a hadron shower relative to an EM one (e/h)")
     HadronicWidth = Property(3.0, doc="lateral spread of hadron showers in units of the Moliere radius")
+    MaxEMFraction = Property(1.0, doc="upper end of the EM (pi0) fraction of hadron showers, drawn per particle")
     SpotsPerParticle = Property(400, doc="energy spots sampled per particle")
     Seed = Property(7, doc="random seed (combined with the event number)")
 
@@ -83,12 +84,19 @@ class SimpleCalorimeterSim(MultiTransformer):
         a = b * t_max + 1.0
         depth = rng.gamma(np.repeat(a, m), 1.0 / b) * self.RadiationLength  # mm along the direction
         lateral = rng.normal(0.0, self.MoliereRadius / 2.0, size=(len(use) * m, 2))
+        # hadrons: first interaction ~ exp(lambda_I); a fluctuating fraction of the energy (pi0s) then
+        # showers electromagnetically from there, the rest as a deeper, wider, weaker hadronic cascade
         hadron = np.repeat(np.isin(np.abs(pdg[use]), HADRONS), m)
-        if hadron.any():  # first interaction ~ exp(lambda_I), then a cascade of a few lambda_I / 4
+        response = np.ones(len(hadron))
+        if hadron.any():
             n_had = int(hadron.sum())
-            first = np.repeat(rng.exponential(self.InteractionLength, size=int(n_had // m)), m)
-            depth[hadron] = first + rng.gamma(2.0, self.InteractionLength / 4.0, size=n_had)
-            lateral[hadron] *= self.HadronicWidth
+            first = np.repeat(rng.exponential(self.InteractionLength, size=n_had // m), m)
+            f_em = np.repeat(rng.beta(1.5, 2.0, size=n_had // m) * self.MaxEMFraction, m)
+            em_part = rng.random(n_had) < f_em
+            cascade = first + rng.gamma(2.0, self.InteractionLength / 4.0, size=n_had)
+            depth[hadron] = np.where(em_part, first + depth[hadron], cascade)
+            lateral[hadron] *= np.where(em_part, 1.0, self.HadronicWidth)[:, None]
+            response[hadron] = np.where(em_part, 1.0, self.HadronicResponse)
         dirs = np.repeat(direction, m, axis=0)
         # two unit vectors orthogonal to each direction
         helper = np.where(np.abs(dirs[:, 2:3]) < 0.9, [[0.0, 0.0, 1.0]], [[1.0, 0.0, 0.0]])
@@ -106,8 +114,7 @@ class SimpleCalorimeterSim(MultiTransformer):
         iz = np.floor(pos[:, 2] / self.CellSize).astype(np.int64)
         inside = (layer >= 0) & (layer < self.NLayers) & (np.abs(iz) < (1 << 15) - 1)
         owner = np.repeat(np.arange(len(use)), m)
-        response = np.where(np.isin(np.abs(pdg[use]), HADRONS), self.HadronicResponse, 1.0)
-        spot_e = np.repeat(e * response * self.SamplingFraction / m, m)
+        spot_e = np.repeat(e * self.SamplingFraction / m, m) * response
         spot_t = np.linalg.norm(pos, axis=1) / C_MM_PER_NS
         layer, iphi, iz, owner, spot_e, spot_t, pos = (x[inside] for x in (layer, iphi, iz, owner, spot_e, spot_t, pos))
         cell = encode(layer, iphi, iz)
