@@ -194,14 +194,17 @@ class InferenceEngine:
                 results[i] = self._empty_outputs(events[i], template)
         return results  # type: ignore[return-value]
 
-    def _one_by_one(self, events: list[dict[str, np.ndarray]], why: str) -> list[dict[str, np.ndarray]]:
+    def _warn_unsplittable(self, why: str) -> None:
         if not self._warned_unsplittable:
             warnings.warn(
                 f"model {self.model.name}: cannot batch across events ({why}); running event by event",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             self._warned_unsplittable = True
+
+    def _one_by_one(self, events: list[dict[str, np.ndarray]], why: str) -> list[dict[str, np.ndarray]]:
+        self._warn_unsplittable(why)
         return [self._as_numpy(self._call(e)) for e in events]
 
     def _empty_outputs(
@@ -326,13 +329,7 @@ class InferenceEngine:
         return out_colls, saved
 
     def _collections_one_by_one(self, events, first, save_inputs, why):
-        if not self._warned_unsplittable:
-            warnings.warn(
-                f"model {self.model.name}: cannot batch across events ({why}); running event by event",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            self._warned_unsplittable = True
+        self._warn_unsplittable(why)
         outs, saved = [], []
         for i, e in enumerate(events):
             o, s = self._run_single_collections(e, first + i, save_inputs)

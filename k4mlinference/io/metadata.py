@@ -99,16 +99,7 @@ def read_tree_metadata(path: str, tfile: Any) -> FileMetadata:
         colls = []
         for e in infos:
             if hasattr(e, "dataType"):  # CollectionWriteInfo (>= 1.3)
-                colls.append(
-                    CollectionInfo(
-                        name=_s(e.name),
-                        id=int(e.collectionID),
-                        type_name=_s(e.dataType),
-                        is_subset=bool(e.isSubset),
-                        schema_version=int(e.schemaVersion),
-                        storage_type=_s(e.storageType),
-                    )
-                )
+                colls.append(_from_write_info(e))
             else:  # tuple layout
                 get = cppyy.gbl.std.get
                 cid = int(get[0](e)) & 0xFFFFFFFF
@@ -145,15 +136,17 @@ def read_ntuple_metadata(path: str, tfile: Any, io: Any) -> FileMetadata:
     order = [_s(c) for c in raw.categories]
     infos = {_s(kv.first): kv.second for kv in raw.typeInfo}
     for cat in order + [c for c in infos if c not in order]:
-        md.categories[cat] = [
-            CollectionInfo(
-                name=_s(e.name),
-                id=int(e.collectionID),
-                type_name=_s(e.dataType),
-                is_subset=bool(e.isSubset),
-                schema_version=int(e.schemaVersion),
-                storage_type=_s(e.storageType),
-            )
-            for e in infos.get(cat, [])
-        ]
+        md.categories[cat] = [_from_write_info(e) for e in infos.get(cat, [])]
     return md
+
+
+def _from_write_info(e: Any) -> CollectionInfo:
+    """A podio::root_utils::CollectionWriteInfo (podio >= 1.3) as CollectionInfo."""
+    return CollectionInfo(
+        name=_s(e.name),
+        id=int(e.collectionID),
+        type_name=_s(e.dataType),
+        is_subset=bool(e.isSubset),
+        schema_version=int(e.schemaVersion),
+        storage_type=_s(e.storageType),
+    )
