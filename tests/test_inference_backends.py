@@ -9,7 +9,9 @@ import threading
 import warnings
 
 import numpy as np
+import onnx  # noqa: E402
 import pytest
+import torch  # noqa: E402
 from test_inference_models import (  # noqa: F401  (fixtures)
     edm_loaded,
     eic_model,
@@ -28,8 +30,6 @@ from k4mlinference.inference import (
     load_model,
 )
 from k4mlinference.inference.sidecar import parse
-
-torch = pytest.importorskip("torch")
 
 
 def test_onnx_contract_and_direct_equality(models):
@@ -343,7 +343,6 @@ def test_sidecar_gives_torch_specs(models, tmp_path):
 
 
 def test_onnx_custom_metadata(models, tmp_path):
-    onnx = pytest.importorskip("onnx")
     proto = onnx.load(str(models["mlp_onnx"]))
     entry = proto.metadata_props.add()
     entry.key, entry.value = "classes", "pion,electron"
@@ -367,7 +366,6 @@ def test_sidecar_padding_of_the_constituent_axis():
 
 def test_non_tensor_outputs_are_skipped(tmp_path, edm_loaded):
     """A model with a sequence output besides its tensor output (what CatBoost/sklearn exporters produce)."""
-    onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(

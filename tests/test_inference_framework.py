@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 from test_inference_models import edm_loaded, eic_model, models, ort_direct  # noqa: F401
 
-framework = pytest.importorskip("k4mlinference.framework")
-from k4mlinference.edm import tensor  # noqa: E402
-from k4mlinference.framework import Consumer, Input, Output, Producer, Property, run  # noqa: E402
+from k4mlinference.edm import tensor
+from k4mlinference.framework import Consumer, Input, Output, Producer, Property, run
 from k4mlinference.inference.algorithm import MLInference  # noqa: E402
 
 _COUNT = itertools.count()
