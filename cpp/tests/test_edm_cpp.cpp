@@ -73,6 +73,15 @@ int main() {
   store.add(&contribs);
   CHECK(ct.getParticle().getPDG() == 23);
 
+  // a subset collection holds only references; they resolve through the same store
+  k4ml::SubsetCollection sub("edm4hep::MCParticleCollection", "edm4hep::MCParticle", "edm4hep::MCParticleData", 6);
+  sub.push_back(e2.getObjectID());
+  store.add(&sub);
+  CHECK(sub.isSubsetCollection() && !mcps.isSubsetCollection() && sub.size() == 1);
+  const auto* owner = sub.resolve<edm4hep::MCParticleCollection>(sub.ref(0));
+  CHECK(owner == &mcps && (*owner)[sub.ref(0).index].getPDG() == -11);
+  CHECK(sub.collectionOf(0) == &mcps);
+
   // Tensor
   edm4eic::TensorCollection tensors;
   auto t = tensors.create();

@@ -39,7 +39,19 @@ def load(extra: list | None = None) -> None:
             t in pythonize.TYPES for t in (d.cpp_collection for d in dm.datatypes.values())
         ):
             pythonize.pythonize_datamodel(dm, comps)
+    from k4mlinference.edm import subset
+
+    subset.pythonize()
     _BUILTIN_LOADED = True
+
+
+def subset_collection(type_name: str) -> Any:
+    """An empty podio subset collection of `type_name` (`edm4hep::MCParticleCollection`): it holds
+    references to objects of other collections (see k4mlinference.edm.subset)."""
+    from k4mlinference.edm import subset
+
+    load()
+    return subset.subset_collection(type_name)
 
 
 def collection_class(type_name: str) -> Any:
@@ -72,4 +84,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'k4mlinference.edm' has no attribute {name!r}")
 
 
-__all__ = ["Frame", "ViewInvalidatedError", "collection_class", "load"]
+__all__ = ["Frame", "ViewInvalidatedError", "collection_class", "load", "subset_collection"]

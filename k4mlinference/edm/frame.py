@@ -13,6 +13,11 @@ from typing import Any
 from k4mlinference.edm.murmur import collection_id
 
 
+def _holds_references(coll: Any) -> bool:
+    """Whether a collection stores ObjectIDs (relations, or a subset collection's elements)."""
+    return bool(coll.relationNames().size()) or bool(coll.isSubsetCollection())
+
+
 class Frame:
     """Named collections plus GenericParameters (int, float, double, string; scalars or lists)."""
 
@@ -42,10 +47,10 @@ class Frame:
             collection.setID(new)
             aliases[old] = new
             for other in [*self._colls.values(), collection]:
-                if other.relationNames().size():
+                if _holds_references(other):
                     other.remapCollectionID(old, new)
         # references this collection made to collections put earlier, under their temporary IDs
-        if aliases and collection.relationNames().size():
+        if aliases and _holds_references(collection):
             for tmp, final in aliases.items():
                 collection.remapCollectionID(tmp, final)
         self._colls[name] = collection

@@ -8,7 +8,9 @@
 
 Collections are read lazily: a frame reads a collection the first time it is asked for (or the
 first time a relation points into it), straight into the collection's own vectors through
-ROOT (see cpp/include/k4ml/io/root_io.h). Everything that depends on the file's podio version
+ROOT (see cpp/include/k4ml/io/root_io.h). Subset collections are read as
+`k4ml::SubsetCollection` (references only); their elements resolve through the frame, which reads
+the collections they point into on demand. Everything that depends on the file's podio version
 or schema is worked out once per file and collection name, so the per-event cost is a few calls.
 """
 
@@ -95,6 +97,21 @@ def parameters_to_dict(p: Any) -> dict[str, Any]:
     return out
 
 
+def _subset_factory(md: FileMetadata, info: CollectionInfo) -> Any:
+    """Makes empty subset collections of `info`'s type. The type names come from our class of that
+    type when there is one; a subset's references can be read even when its type cannot."""
+    from k4mlinference.edm import subset
+
+    res = datamodels.collection_class(md, info.type_name)
+    if res.cls is not None:
+        proto = res.cls()
+        names = (str(proto.getValueTypeName()), str(proto.getDataTypeName()), int(proto.getSchemaVersion()))
+    else:
+        value = datamodels.datatype_name(info.type_name)
+        names = (value, value + "Data", int(info.schema_version or 0))
+    return lambda: subset.make(info.type_name, *names)
+
+
 class _CollectionPlan:
     """How one collection of one file category is read (decided once)."""
 
@@ -176,7 +193,7 @@ class _Source:
 
     def _make_plan(self, category: str, info: CollectionInfo) -> _CollectionPlan | str:
         if info.is_subset:
-            return "subset collections (references into other collections) are not supported"
+            return self._make_subset_plan(category, info)
         res = datamodels.collection_class(self.md, info.type_name)
         if res.cls is None:
             return res.reason
@@ -205,6 +222,25 @@ class _Source:
                 self.path, f"collection {info.name!r} ({info.type_name}) cannot be read: {cpp_message(exc)}"
             ) from None
         return _CollectionPlan(info, cls, int(slot))
+
+    def _make_subset_plan(self, category: str, info: CollectionInfo) -> _CollectionPlan | str:
+        """A subset collection: one `vector<podio::ObjectID>` branch/field, `C_objIdx` (podio < 0.17: `C#0`)."""
+        factory = _subset_factory(self.md, info)
+        reader = self.reader(category)
+        branch = f"{info.name}#0" if self.md.index_based_names else f"{info.name}_objIdx"
+        if branch not in self._branch_names[category]:
+            return f"the file has no branch {branch!r} for this subset collection"
+        proto = factory()
+        try:
+            if self.md.backend == "TTree":
+                slot = reader.addCollection(branch, [], [], proto)
+            else:
+                slot = reader.addCollection(branch, "std::vector<podio::ObjectID>", [], [], [], proto)
+        except Exception as exc:  # noqa: BLE001
+            raise PodioFileError(
+                self.path, f"subset collection {info.name!r} ({info.type_name}) cannot be read: {cpp_message(exc)}"
+            ) from None
+        return _CollectionPlan(info, factory, int(slot))
 
     @staticmethod
     def _ntuple_type(t: str) -> str:
@@ -451,8 +487,8 @@ class FrameSequence(Sequence):
         """Collections we have a class for; the others with the reason (checked without reading)."""
         readable, skipped = {}, {}
         for name, info in infos.items():
-            if info.is_subset:
-                skipped[name] = "subset collections are not supported"
+            if info.is_subset:  # only references: readable whatever the type
+                readable[name] = info
                 continue
             res = datamodels.collection_class(src.md, info.type_name)
             if res.cls is None:

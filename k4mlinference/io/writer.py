@@ -6,7 +6,8 @@
 
 What it writes, per category: one tree named after the category, collection branches in
 case-insensitive alphabetical order (data `vector<XData>`, then `_C_<relation>` and
-`_C_<vectorMember>`), then the 8 GP* parameter branches; split level 99. At finish:
+`_C_<vectorMember>`; a subset collection only `C_objIdx`, its references), then the 8 GP*
+parameter branches; split level 99. At finish:
 `podio_metadata` with `<cat>___CollectionTypeInfo` (vector of CollectionWriteInfo),
 `PodioBuildVersion` = PODIO_VERSION, `EDMDefinitions` (our datamodels as JSON) and
 `edm4hep___Version`.
@@ -60,6 +61,7 @@ class _Category:
         self.slots: dict[str, int] = {}
         self.schema: dict[str, int] = {}
         self.data_types: dict[str, str] = {}
+        self.subsets: set[str] = set()
 
 
 class Writer:
@@ -136,6 +138,16 @@ class Writer:
         )
         for n in ordered:
             c = colls[n]
+            if c.isSubsetCollection():
+                # podio: one branch `C_objIdx` with the references, no data/relation branches
+                cat.slots[n] = int(cw.addCollection(n + "_objIdx", "vector<podio::ObjectID>", [], [], [], c))
+                cat.schema[n] = int(c.getSchemaVersion())
+                cat.data_types[n] = "podio::ObjectID"
+                cat.subsets.add(n)
+                info = pythonize.TYPES.get(str(c.getTypeName()))
+                if info is not None:
+                    self._note_datamodel(info.datatype.name)
+                continue
             data_type = str(c.getDataTypeName())
             is_userdata = str(c.getTypeName()).startswith("podio::UserDataCollection<")
             data_class = _root_vector_class(data_type) if is_userdata else f"vector<{data_type}>"
@@ -208,7 +220,7 @@ class Writer:
             for n in cat.names:
                 dtype = cat.data_types[n]
                 storage = f"std::vector<{dtype}>"
-                mw.addTypeInfo(name, cat.ids[n], cat.types[n], False, cat.schema[n], n, storage)
+                mw.addTypeInfo(name, cat.ids[n], cat.types[n], n in cat.subsets, cat.schema[n], n, storage)
         for name, source in self._definitions().items():
             mw.addDatamodel(name, json.dumps(source, default=str))
         mw.setPodioVersion(*PODIO_VERSION)

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace podio {
@@ -118,6 +119,8 @@ public:
   virtual std::vector<std::string> vectorMemberNames() const = 0;
   virtual std::vector<std::string> vectorMemberTypes() const = 0;
   virtual void* vectorMemberBuffer(std::size_t i) = 0;
+  /// True for podio subset collections: references to objects owned by other collections.
+  virtual bool isSubsetCollection() const { return false; }
 
   std::uint32_t getID() const { return m_id; }
   void setID(std::uint32_t id) { m_id = id; }
@@ -125,7 +128,7 @@ public:
   void setResolver(const CollectionResolver* r) { m_resolver = r; }
 
   /// Rewrite every stored reference to collection `from` so it points to `to`.
-  std::size_t remapCollectionID(std::uint32_t from, std::uint32_t to) {
+  virtual std::size_t remapCollectionID(std::uint32_t from, std::uint32_t to) {
     std::size_t n = 0;
     const auto names = relationNames();
     for (std::size_t r = 0; r < names.size(); ++r) {
@@ -186,6 +189,71 @@ void insertIntoRange(std::vector<Data>& data, std::vector<T>& buffer, std::size_
   }
 }
 }  // namespace detail
+
+/// A podio subset collection of any datatype: no objects of its own, only references
+/// (podio::ObjectID) to objects that live in other collections. Its on-disk form is exactly
+/// that one vector (branch `C_objIdx`, podio < 0.17 `C#0`), so dataBuffer() is the reference
+/// vector and there are no relation or vector-member buffers. getTypeName() is the normal
+/// collection type (e.g. edm4hep::MCParticleCollection), as podio writes it with isSubset=true.
+class SubsetCollection : public CollectionBase {
+public:
+  SubsetCollection() = default;
+  SubsetCollection(std::string typeName, std::string valueTypeName, std::string dataTypeName,
+                   unsigned int schemaVersion)
+      : m_typeName(std::move(typeName)),
+        m_valueTypeName(std::move(valueTypeName)),
+        m_dataTypeName(std::move(dataTypeName)),
+        m_schemaVersion(schemaVersion) {}
+
+  std::size_t size() const override { return m_refs.size(); }
+  std::string getTypeName() const override { return m_typeName; }
+  std::string getValueTypeName() const override { return m_valueTypeName; }
+  std::string getDataTypeName() const override { return m_dataTypeName; }
+  unsigned int getSchemaVersion() const override { return m_schemaVersion; }
+  bool isSubsetCollection() const override { return true; }
+  void clear() override { m_refs.clear(); }
+  void* dataBuffer() override { return &m_refs; }
+  std::size_t elementSize() const override { return sizeof(podio::ObjectID); }
+  std::vector<std::string> relationNames() const override { return {}; }
+  std::vector<podio::ObjectID>* relationBuffer(std::size_t) override { return nullptr; }
+  std::vector<std::string> vectorMemberNames() const override { return {}; }
+  std::vector<std::string> vectorMemberTypes() const override { return {}; }
+  void* vectorMemberBuffer(std::size_t) override { return nullptr; }
+
+  std::size_t remapCollectionID(std::uint32_t from, std::uint32_t to) override {
+    std::size_t n = 0;
+    for (auto& id : m_refs) {
+      if (id.collectionID == from) {
+        id.collectionID = to;
+        ++n;
+      }
+    }
+    return n;
+  }
+
+  /// Add a reference; the object must already be in a collection (podio refuses untracked ones).
+  void push_back(const podio::ObjectID& id) {
+    if (id.index < 0) throw std::invalid_argument("k4ml::SubsetCollection: the object is not in a collection");
+    m_refs.push_back(id);
+  }
+  const podio::ObjectID& ref(std::size_t i) const { return m_refs.at(i); }
+  std::vector<podio::ObjectID>& refs() { return m_refs; }
+  const std::vector<podio::ObjectID>& refs() const { return m_refs; }
+  /// The collection that holds element i (through the resolver), or nullptr.
+  const CollectionBase* collectionOf(std::size_t i) const {
+    const auto& id = m_refs.at(i);
+    if (id.index < 0 || !m_resolver) return nullptr;
+    return m_resolver->find(id.collectionID);
+  }
+
+  std::vector<podio::ObjectID> m_refs;
+
+private:
+  std::string m_typeName;
+  std::string m_valueTypeName;
+  std::string m_dataTypeName;
+  unsigned int m_schemaVersion{0};
+};
 
 /// podio::UserDataCollection<T>: a named vector of plain numbers.
 template <typename T>

@@ -147,7 +147,9 @@ public:
                     k4ml::CollectionBase& proto) {
     detail::BranchSet s;
     s.data = detail::findBranch(m_tree, data);
-    detail::checkClass(s.data, "vector<" + proto.getDataTypeName() + ">");
+    // a subset collection's only branch (`C_objIdx`) holds its references
+    detail::checkClass(s.data, proto.isSubsetCollection() ? std::string("vector<podio::ObjectID>")
+                                                          : "vector<" + proto.getDataTypeName() + ">");
     for (const auto& r : rels) {
       s.rels.push_back(detail::findBranch(m_tree, r));
       detail::checkClass(s.rels.back(), "vector<podio::ObjectID>");
