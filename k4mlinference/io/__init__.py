@@ -1,4 +1,4 @@
-"""podio-compatible ROOT I/O: read and write podio Frame files (TTree; RNTuple for reading).
+"""podio-compatible ROOT I/O: read and write podio Frame files (TTree or RNTuple: `Writer(path, backend="rntuple")`).
 
     from k4mlinference.io import Reader, Writer, Frame
     with Writer("out.root") as w:

@@ -1,4 +1,4 @@
-"""Writer for podio's Frame layout in ROOT TTree files (the layout of podio >= 1.3).
+"""Writer for podio's Frame layout in ROOT files (the layout of podio >= 1.3; TTree or RNTuple).
 
     with Writer("out.root") as w:
         for frame in frames:
@@ -11,6 +11,10 @@ parameter branches; split level 99. At finish:
 `podio_metadata` with `<cat>___CollectionTypeInfo` (vector of CollectionWriteInfo),
 `PodioBuildVersion` = PODIO_VERSION, `EDMDefinitions` (our datamodels as JSON) and
 `edm4hep___Version`.
+
+`Writer(path, backend="rntuple")` writes podio's RNTuple layout instead: one RNTuple per category
+with fields named like the branches above (typed `std::vector<...>`) and an RNTuple
+`podio_metadata` (versions as `vector<uint16_t>`, plus `availableCategories`).
 
 Safety: the file is written under a temporary name in the target directory and renamed to
 the final name only by finish(), so a run that dies leaves no file under the final name.
@@ -50,6 +54,24 @@ def _root_vector_class(cpp_type: str) -> str:
     return f"vector<{t}>"
 
 
+_FIXED_WIDTH = {"int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t"}
+BACKENDS = {"ttree": "ttree", "root": "ttree", "default": "ttree", "": "ttree", "rntuple": "rntuple"}
+
+
+def normalize_backend(backend: str) -> str:
+    """`ttree` (also `ROOT`, `default`, as k4FWCore's IOSvc.OutputType) or `rntuple`."""
+    key = str(backend).strip().lower()
+    if key not in BACKENDS:
+        raise ValueError(f"unknown output backend {backend!r}; use 'ttree' (or 'ROOT', 'default') or 'rntuple'")
+    return BACKENDS[key]
+
+
+def _ntuple_vector_type(cpp_type: str) -> str:
+    """`std::vector<T>` as podio's RNTupleWriter names field types (`std::vector<std::int32_t>`)."""
+    t = cpp_type.strip().removeprefix("std::")
+    return f"std::vector<std::{t}>" if t in _FIXED_WIDTH else f"std::vector<{cpp_type.strip()}>"
+
+
 class _Category:
     """Branch layout of one category, fixed by its first frame."""
 
@@ -65,11 +87,16 @@ class _Category:
 
 
 class Writer:
-    """Writes Frames into a podio TTree file; call finish() (or use `with`) to complete it."""
+    """Writes Frames into a podio file; call finish() (or use `with`) to complete it.
 
-    def __init__(self, path: str | os.PathLike, *, compression: int | None = None) -> None:
+    `backend`: "ttree" (also "ROOT", "default") or "rntuple", as IOSvc.OutputType.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, compression: int | None = None, backend: str = "ttree") -> None:
         import ROOT
 
+        self.backend = normalize_backend(backend)
+        self._compression = compression
         self.path = os.fspath(path)
         self._io = cppyy_io()
         if _is_url(self.path):
@@ -129,7 +156,13 @@ class Writer:
 
         ordered = sorted(names, key=lambda s: s.lower())
         colls = {n: frame.get(n) for n in ordered}
-        cw = self._io.TreeCategoryWriter(self._file, category)
+        ntuple = self.backend == "rntuple"
+        if ntuple:
+            cw = self._io.NTupleCategoryWriter(
+                self._file, category, -1 if self._compression is None else self._compression
+            )
+        else:
+            cw = self._io.TreeCategoryWriter(self._file, category)
         cat = _Category(
             cw,
             ordered,
@@ -140,7 +173,8 @@ class Writer:
             c = colls[n]
             if c.isSubsetCollection():
                 # podio: one branch `C_objIdx` with the references, no data/relation branches
-                cat.slots[n] = int(cw.addCollection(n + "_objIdx", "vector<podio::ObjectID>", [], [], [], c))
+                ref_type = "std::vector<podio::ObjectID>" if ntuple else "vector<podio::ObjectID>"
+                cat.slots[n] = int(cw.addCollection(n + "_objIdx", ref_type, [], [], [], c))
                 cat.schema[n] = int(c.getSchemaVersion())
                 cat.data_types[n] = "podio::ObjectID"
                 cat.subsets.add(n)
@@ -154,6 +188,9 @@ class Writer:
             rels = [str(r) for r in c.relationNames()]
             vecs = [str(v) for v in c.vectorMemberNames()]
             vec_classes = [_root_vector_class(str(t)) for t in c.vectorMemberTypes()]
+            if ntuple:  # RNTuple fields are typed with C++ names, fixed-width integers as std::
+                data_class = _ntuple_vector_type(data_type)
+                vec_classes = [_ntuple_vector_type(str(t)) for t in c.vectorMemberTypes()]
             cat.slots[n] = int(cw.addCollection(n, data_class, rels, vecs, vec_classes, c))
             cat.schema[n] = int(c.getSchemaVersion())
             cat.data_types[n] = data_type
@@ -226,7 +263,10 @@ class Writer:
         mw.setPodioVersion(*PODIO_VERSION)
         if "edm4hep" in self._datamodels:
             mw.addDatamodelVersion("edm4hep", *EDM4HEP_VERSION)
-        mw.write(self._file)
+        if self.backend == "rntuple":
+            mw.writeNTuple(self._file)
+        else:
+            mw.write(self._file)
 
     def _definitions(self) -> dict[str, dict]:
         """Datamodel definitions to store: extensions compiled from other files are merged into
@@ -250,6 +290,12 @@ class Writer:
         """Drop the temporary file (nothing appears under the final name)."""
         self._finished = True
         try:
+            if self.backend == "rntuple":  # an RNTupleWriter commits when destroyed: before the file goes
+                for cat in self._cats.values():
+                    try:
+                        cat.cw.finish()
+                    except Exception:  # noqa: BLE001  (the file is discarded anyway)
+                        pass
             if self._file:
                 self._file.Close()
         finally:

@@ -17,9 +17,13 @@
 #include <TTree.h>
 
 #include <ROOT/RNTuple.hxx>
+#include <ROOT/RField.hxx>
 #include <ROOT/RNTupleDescriptor.hxx>
+#include <ROOT/RNTupleModel.hxx>
 #include <ROOT/RNTupleReader.hxx>
 #include <ROOT/RNTupleView.hxx>
+#include <ROOT/RNTupleWriteOptions.hxx>
+#include <ROOT/RNTupleWriter.hxx>
 
 #include <cstdint>
 #include <deque>
@@ -357,6 +361,23 @@ public:
     t->ResetBranchAddresses();
   }
 
+  /// The same contents as an RNTuple `podio_metadata` (podio's RNTuple layout): versions as
+  /// vector<uint16_t>, plus `availableCategories`, since an RNTuple's fields are not scanned for them.
+  void writeNTuple(TFile* file) {
+    auto model = ROOT::RNTupleModel::Create();
+    auto asVector = [](const podio::version::Version& v) { return std::vector<std::uint16_t>{v.major, v.minor, v.patch}; };
+    *model->MakeField<std::vector<std::uint16_t>>("PodioBuildVersion") = asVector(m_podio);
+    for (const auto& [name, v] : m_versions) *model->MakeField<std::vector<std::uint16_t>>(name + "___Version") = asVector(v);
+    *model->MakeField<std::vector<std::tuple<std::string, std::string>>>("EDMDefinitions") = m_edm;
+    auto categories = model->MakeField<std::vector<std::string>>("availableCategories");
+    for (const auto& [cat, infos] : m_infos) {
+      categories->push_back(cat);
+      *model->MakeField<std::vector<podio::root_utils::CollectionWriteInfo>>(cat + "___CollectionTypeInfo") = infos;
+    }
+    auto writer = ROOT::RNTupleWriter::Append(std::move(model), "podio_metadata", *file);
+    writer->Fill();
+  }  // the writer commits the RNTuple when it goes out of scope
+
 private:
   static podio::version::Version version(unsigned a, unsigned b, unsigned c) {
     return podio::version::Version{static_cast<std::uint16_t>(a), static_cast<std::uint16_t>(b),
@@ -509,6 +530,114 @@ private:
   std::unique_ptr<ROOT::RNTupleReader> m_reader;
   std::deque<Slot> m_slots;
   Parameters m_params;
+};
+
+/// Writes one category RNTuple in podio's layout: fields named like the TTree branches (`C`,
+/// `_C_<relation>`, `_C_<vectorMember>`, `C_objIdx`) and the 8 GP* fields. The schema is
+/// collected from the first frame; the RNTuple is created at the first fill(), and every fill binds
+/// the fields straight to the collections' vectors (no copies).
+class NTupleCategoryWriter {
+public:
+  NTupleCategoryWriter(TFile* file, const std::string& name, int compression = -1)
+      : m_file(file), m_name(name), m_compression(compression), m_model(ROOT::RNTupleModel::CreateBare()) {}
+  NTupleCategoryWriter(const NTupleCategoryWriter&) = delete;
+  NTupleCategoryWriter& operator=(const NTupleCategoryWriter&) = delete;
+
+  /// As TreeCategoryWriter::addCollection; the type names are C++ spellings such as
+  /// `std::vector<edm4hep::MCParticleData>` (RNTuple fields are typed, not class-streamed).
+  int addCollection(const std::string& name, const std::string& dataType, const std::vector<std::string>& relNames,
+                    const std::vector<std::string>& vecNames, const std::vector<std::string>& vecTypes,
+                    k4ml::CollectionBase& coll) {
+    Slot s;
+    s.data = name;
+    addField(name, dataType);
+    for (const auto& r : relNames) {
+      s.rels.push_back("_" + name + "_" + r);
+      addField(s.rels.back(), "std::vector<podio::ObjectID>");
+    }
+    for (std::size_t i = 0; i < vecNames.size(); ++i) {
+      s.vecs.push_back("_" + name + "_" + vecNames[i]);
+      addField(s.vecs.back(), vecTypes.at(i));
+    }
+    s.coll = &coll;
+    m_slots.push_back(std::move(s));
+    return static_cast<int>(m_slots.size()) - 1;
+  }
+
+  void addParameterBranches() {
+    const char* keys[] = {"GPIntKeys", "GPFloatKeys", "GPDoubleKeys", "GPStringKeys"};
+    const char* values[] = {"GPIntValues", "GPFloatValues", "GPDoubleValues", "GPStringValues"};
+    const char* valueTypes[] = {"std::vector<std::vector<std::int32_t>>", "std::vector<std::vector<float>>",
+                                "std::vector<std::vector<double>>", "std::vector<std::vector<std::string>>"};
+    for (int i = 0; i < 4; ++i) {
+      addField(keys[i], "std::vector<std::string>");
+      addField(values[i], valueTypes[i]);
+    }
+    m_hasParams = true;
+  }
+
+  Parameters& parameters() { return m_params; }
+  void set(int slot, k4ml::CollectionBase& coll) { m_slots.at(slot).coll = &coll; }
+
+  long fill() {
+    if (!m_writer) open();
+    for (auto& s : m_slots) {
+      m_entry->BindRawPtr(s.data, s.coll->dataBuffer());
+      for (std::size_t i = 0; i < s.rels.size(); ++i) m_entry->BindRawPtr(s.rels[i], s.coll->relationBuffer(i));
+      for (std::size_t i = 0; i < s.vecs.size(); ++i) m_entry->BindRawPtr(s.vecs[i], s.coll->vectorMemberBuffer(i));
+    }
+    if (m_hasParams) {
+      m_entry->BindRawPtr("GPIntKeys", &m_params.intKeys);
+      m_entry->BindRawPtr("GPIntValues", &m_params.intValues);
+      m_entry->BindRawPtr("GPFloatKeys", &m_params.floatKeys);
+      m_entry->BindRawPtr("GPFloatValues", &m_params.floatValues);
+      m_entry->BindRawPtr("GPDoubleKeys", &m_params.doubleKeys);
+      m_entry->BindRawPtr("GPDoubleValues", &m_params.doubleValues);
+      m_entry->BindRawPtr("GPStringKeys", &m_params.stringKeys);
+      m_entry->BindRawPtr("GPStringValues", &m_params.stringValues);
+    }
+    const auto nb = m_writer->Fill(*m_entry);
+    m_params.clear();
+    ++m_entries;
+    return static_cast<long>(nb);
+  }
+
+  long long entries() const { return m_entries; }
+
+  /// Commit the RNTuple to the file (its header, footer and anchor); the frames' vectors are no
+  /// longer referenced afterwards.
+  void finish() {
+    if (!m_writer) open();
+    m_entry.reset();
+    m_writer.reset();
+  }
+
+private:
+  void addField(const std::string& name, const std::string& type) {
+    m_model->AddField(ROOT::RFieldBase::Create(name, type).Unwrap());  // throws for unknown types
+  }
+  void open() {
+    ROOT::RNTupleWriteOptions options;
+    if (m_compression >= 0) options.SetCompression(m_compression);
+    m_writer = ROOT::RNTupleWriter::Append(std::move(m_model), m_name, *m_file, options);
+    m_entry = m_writer->GetModel().CreateBareEntry();
+  }
+  struct Slot {
+    std::string data;
+    std::vector<std::string> rels, vecs;
+    k4ml::CollectionBase* coll{nullptr};
+  };
+
+  TFile* m_file;
+  std::string m_name;
+  int m_compression;
+  std::unique_ptr<ROOT::RNTupleModel> m_model;
+  std::unique_ptr<ROOT::RNTupleWriter> m_writer;
+  std::unique_ptr<ROOT::REntry> m_entry;
+  std::deque<Slot> m_slots;
+  Parameters m_params;
+  bool m_hasParams{false};
+  long long m_entries{0};
 };
 
 /// A frame's collection store that reads a collection from the file the first time a relation
