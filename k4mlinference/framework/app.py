@@ -102,6 +102,7 @@ def run_application(
         app.algorithms,
         inputs=io.get_property("Input"),
         output=io.get_property("Output"),
+        output_type=io.get_property("OutputType"),
         evt_max=app.app.get_property("EvtMax"),
         first_entry=io.get_property("FirstEventEntry"),
         collection_names=io.get_property("CollectionNames"),
@@ -130,8 +131,9 @@ def run(
     first_entry: int = 0,
     output_commands: list[str] | None = None,
     progress: bool | None = False,
+    output_type: str = "default",
 ) -> RunResult:
-    """Run algorithms from Python without an options file."""
+    """Run algorithms from Python without an options file (`output_type`: "default"/"ROOT" = TTree, "rntuple")."""
     inputs = [input] if isinstance(input, str) else list(input or [])
     loop = EventLoop(
         algorithms,
@@ -141,5 +143,6 @@ def run(
         first_entry=first_entry,
         output_commands=output_commands,
         progress=progress,
+        output_type=output_type,
     )
     return loop.run()

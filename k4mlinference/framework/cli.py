@@ -314,7 +314,17 @@ def _run_parallel(application: Any, files: list[str], rest: list[str], args: arg
     t0 = time.perf_counter()
     with make_executor(args.executor, args.ncpus, args.scheduler) as ex:
         n_chunks = args.ncpus if args.ncpus > 1 or args.scheduler is None else ex.workers
-        res = run_chunks(ex, argv, total, first, output, n_chunks, io.name, appmod.option_lines(application))
+        res = run_chunks(
+            ex,
+            argv,
+            total,
+            first,
+            output,
+            n_chunks,
+            io.name,
+            appmod.option_lines(application),
+            output_type=io.get_property("OutputType"),
+        )
     for line in format_timing(res["timing"], total):
         messages.emit("TimingTable", messages.INFO, line)
     messages.emit(

@@ -87,10 +87,17 @@ class EventLoop:
         config_options: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
         progress: bool | None = None,
+        output_type: str = "default",
     ) -> None:
+        from k4mlinference.io.writer import normalize_backend
+
         self.algorithms = list(algorithms)
         self.inputs = list(inputs or [])
         self.output = output
+        try:  # IOSvc.OutputType: checked before anything runs
+            self.output_backend = normalize_backend(output_type)
+        except ValueError as exc:
+            raise ConfigurationError(f"IOSvc.OutputType: {exc}") from None
         self.evt_max = int(evt_max)
         self.first_entry = int(first_entry)
         self.collection_names = list(collection_names or [])
@@ -178,7 +185,7 @@ class EventLoop:
 
             out_dir = os.path.dirname(os.path.abspath(self.output))
             os.makedirs(out_dir, exist_ok=True)
-            writer = Writer(self.output)
+            writer = Writer(self.output, backend=self.output_backend)
             self._write_configuration(writer)
         batch = self._batch_size()
         result = RunResult(events=n_events, first_event=self.first_entry, output=self.output)

@@ -222,6 +222,7 @@ def run_chunks(
     n_chunks: int,
     iosvc: str = "IOSvc",
     config_options: list[str] | None = None,
+    output_type: str = "default",
 ) -> dict:
     """Run `total` events from `first` in chunks on `executor`, retry failures once, merge outputs.
 
@@ -282,7 +283,7 @@ def run_chunks(
                 acc[k] += row[k]
     merged = ""
     if output and not failed:
-        merged = merge_outputs([c.output for c in chunks], output, config_options or [])
+        merged = merge_outputs([c.output for c in chunks], output, config_options or [], output_type)
     elif output and failed:
         done = [c.output for c in chunks if c.index in reports]
         messages.emit(
@@ -291,23 +292,29 @@ def run_chunks(
     return {"chunks": [reports.get(c.index) for c in chunks], "timing": timing, "failed": failed, "output": merged}
 
 
-def merge_outputs(files: list[str], output: str, config_options: list[str]) -> str:
+def merge_outputs(files: list[str], output: str, config_options: list[str], output_type: str = "default") -> str:
     """Concatenate chunk files into `output` in chunk order.
 
     Fast path: the chunks have identical layouts (same options, same collections and IDs), so the
     `events` trees are concatenated with ROOT's fast tree cloning (baskets copied, nothing decoded)
     and the other trees (podio_metadata, configuration_metadata, metadata) are taken from the first
     chunk that holds events (workers write the parent's option lines, so they describe the whole
-    run). If that fails, the chunks are read with our Reader and written with our Writer.
+    run). If that fails, or for RNTuple output (`output_type`, IOSvc.OutputType), the chunks are read
+    with our Reader and written with our Writer.
     """
+    from k4mlinference.io.writer import normalize_backend
+
     t0 = time.perf_counter()
+    backend = normalize_backend(output_type)
     existing = [f for f in files if os.path.exists(f)]
     try:
+        if backend != "ttree":
+            raise ValueError(f"{backend} output")
         n = _merge_fast(existing, output)
         how = "fast tree cloning"
     except Exception as exc:  # a layout the fast path cannot handle: decode and re-encode
         messages.emit("Executor", messages.DEBUG, f"fast merge not possible ({exc}); merging through Reader/Writer")
-        n = _merge_frames(existing, output, config_options)
+        n = _merge_frames(existing, output, config_options, backend)
         how = "Reader/Writer"
     messages.emit(
         "Executor",
@@ -362,12 +369,12 @@ def _merge_fast(files: list[str], output: str) -> int:
     return n
 
 
-def _merge_frames(existing: list[str], output: str, config_options: list[str]) -> int:
+def _merge_frames(existing: list[str], output: str, config_options: list[str], backend: str = "ttree") -> int:
     """Concatenate chunk files into `output` in chunk order with our Reader and Writer."""
     from k4mlinference.edm import Frame
     from k4mlinference.io import Reader, Writer
 
-    writer = Writer(output)
+    writer = Writer(output, backend=backend)
     try:
         cfg = Frame()
         cfg.putParameter("gaudiConfigOptions", list(config_options) or [""])

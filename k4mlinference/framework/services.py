@@ -40,7 +40,7 @@ class IOSvc(Service):
         [], doc="input files (one string or a list), read as one stream", type=list, element_type=str
     )
     Output = Property("", doc="output file; empty: no output")
-    OutputType = Property("default", doc="default|ROOT|rntuple (passed to the writer when it supports it)")
+    OutputType = Property("default", doc="default|ROOT (TTree) or rntuple: the output file's podio backend")
     CollectionNames = Property([], doc="collections to read; empty: all", type=list, element_type=str)
     outputCommands = Property(["keep *"], doc="'keep|drop NAME-GLOB' or 'keep|drop type TYPE'; last match wins")
     FirstEventEntry = Property(0, doc="first entry to read (also the first event number when there is no input)")
