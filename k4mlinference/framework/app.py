@@ -15,7 +15,7 @@ from k4mlinference.framework import messages
 from k4mlinference.framework.algorithm import Algorithm
 from k4mlinference.framework.component import REGISTRY, Component, ConfigurationError
 from k4mlinference.framework.eventloop import EventLoop, RunResult, format_timing
-from k4mlinference.framework.services import METADATA, ApplicationMgr, IOSvc
+from k4mlinference.framework.services import METADATA, ApplicationMgr, IOSvc, PodioInput, PodioOutput, k4DataSvc
 
 
 @dataclass
@@ -49,11 +49,15 @@ def collect(create_missing: bool = True) -> Application:
         if not create_missing:
             raise ConfigurationError("the options file configures no ApplicationMgr")
         apps = [ApplicationMgr()]
+    legacy = [c for c in REGISTRY.components.values() if isinstance(c, (k4DataSvc, PodioInput, PodioOutput))]
     if not iosvcs:
         iosvcs = [IOSvc("IOSvc")]
     app, iosvc = apps[-1], iosvcs[-1]
+    _map_legacy_io(legacy, iosvc)
     algs = []
     for i, alg in enumerate(app.get_property("TopAlg")):
+        if isinstance(alg, (PodioInput, PodioOutput)):
+            continue  # older k4FWCore I/O algorithms: their settings went to IOSvc
         if isinstance(alg, str):  # Gaudi also accepts "Type/Name" strings
             typ, _, name = alg.partition("/")
             from k4mlinference.framework import registry
@@ -67,6 +71,22 @@ def collect(create_missing: bool = True) -> Application:
     if dup:
         raise ConfigurationError(f"ApplicationMgr.TopAlg lists algorithm name(s) twice: {', '.join(dup)}")
     return Application(app, iosvc, algs)
+
+
+def _map_legacy_io(components: list[Component], iosvc: IOSvc) -> None:
+    """Older k4FWCore files configure I/O with k4DataSvc(input=...), PodioInput and PodioOutput."""
+    for c in components:
+        if isinstance(c, k4DataSvc):
+            files = ([c.get_property("input")] if c.get_property("input") else []) + list(c.get_property("inputs"))
+            if files and not iosvc.get_property("Input"):
+                iosvc.set_property("Input", files)
+            if c.get_property("FirstEventEntry"):
+                iosvc.set_property("FirstEventEntry", c.get_property("FirstEventEntry"))
+        elif isinstance(c, PodioInput) and c.get_property("collections"):
+            iosvc.set_property("CollectionNames", c.get_property("collections"))
+        elif isinstance(c, PodioOutput) and c.get_property("filename"):
+            iosvc.set_property("Output", c.get_property("filename"))
+            iosvc.set_property("outputCommands", c.get_property("outputCommands"))
 
 
 def _format_value(value: Any) -> str:

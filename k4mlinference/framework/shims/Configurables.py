@@ -8,9 +8,25 @@ such: k4run refuses them together with IOSvc, as k4FWCore does (import them from
 
 from k4mlinference.framework import registry
 from k4mlinference.framework.component import ConfigurationError
-from k4mlinference.framework.services import ApplicationMgr, EventDataSvc, IOSvc
+from k4mlinference.framework.services import (
+    COMPATIBILITY_SERVICES,
+    ApplicationMgr,
+    EventDataSvc,
+    IOSvc,
+    PodioInput,
+    PodioOutput,
+    k4DataSvc,
+)
 
-_SERVICES = {"ApplicationMgr": ApplicationMgr, "IOSvc": IOSvc, "EventDataSvc": EventDataSvc}
+_SERVICES = {
+    "ApplicationMgr": ApplicationMgr,
+    "IOSvc": IOSvc,
+    "EventDataSvc": EventDataSvc,
+    "k4DataSvc": k4DataSvc,
+    "PodioInput": PodioInput,
+    "PodioOutput": PodioOutput,
+    **COMPATIBILITY_SERVICES,
+}
 
 
 def __getattr__(name: str):
