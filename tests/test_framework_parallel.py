@@ -110,3 +110,25 @@ def test_reading_with_first_entry_and_filter_in_parallel_equals_serial(serial, t
     n = uproot.open(tmp_path / "rt_serial.root")["events"].num_entries
     assert 0 < n < N - 1  # the filter dropped some events
     assert_same_events(tmp_path / "rt_serial.root", tmp_path / "rt_par.root")
+
+
+def test_dask_external_scheduler_address_equals_serial(serial, tmp_path):
+    """Any running Dask scheduler works (a dask-jobqueue cluster is reached the same way: by its address)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        res = k4run(
+            str(OPTIONS / "gun_digitize.py"),
+            "-n",
+            str(N),
+            "--IOSvc.Output=external.root",
+            "--executor",
+            "dask",
+            "--scheduler",
+            cluster.scheduler_address,
+            "--ncpus",
+            "2",
+            cwd=tmp_path,
+        )
+    assert "2 chunks" in res.stdout
+    assert_same_events(serial, tmp_path / "external.root")
