@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from k4mlinference.datamodel.model import Datamodel, Datatype, parse_datamodel
+from k4mlinference.datamodel.model import _NUMPY_TYPES, Datamodel, Datatype, normalize_type, parse_datamodel
 from k4mlinference.io.errors import SchemaEvolutionWarning, SkippedCollectionWarning
 from k4mlinference.io.metadata import FileMetadata
 
@@ -115,7 +115,7 @@ def collection_class(md: FileMetadata, type_name: str) -> Resolution:
     dm, _ = found
     reason = _load_foreign(dm)
     if reason:
-        return Resolution(None, reason)
+        return Resolution(None, f"type {type_name}: {reason}")
     cls = _known_class(type_name)
     if cls is None:
         return Resolution(None, f"type {type_name} is not available after loading the file's {dm.name!r} datamodel")
@@ -137,8 +137,8 @@ def _load_foreign(dm: Datamodel) -> str:
     if ours is not None and ours.schema_version != dm.schema_version and dm.name in STRICT_DATAMODELS:
         _FAILED[k] = (
             f"it belongs to the file's {dm.name!r} datamodel (schema {dm.schema_version}), which differs from the "
-            f"builtin {dm.name!r} (schema {ours.schema_version}) and lacks this type; a file's definition never "
-            "replaces a builtin one"
+            f"builtin {dm.name!r} (schema {ours.schema_version}), which has no such type (only in the file's older or "
+            "newer schema); a file's definition never replaces a builtin one"
         )
         return _FAILED[k]
     source = dict(dm.source)
@@ -164,8 +164,12 @@ def _names(items: list[Any]) -> dict[str, str]:
     return {m.name: m.type for m in items}
 
 
-def schema_differences(ours: Datatype, theirs: Datatype) -> list[str]:
-    """Human-readable differences between our datatype and a file's definition of it."""
+def schema_differences(ours: Datatype, theirs: Datatype, lost: dict[str, str] | None = None) -> list[str]:
+    """Human-readable differences between our datatype and a file's definition of it.
+
+    `lost` (member -> description) are type changes ROOT cannot convert (see `member_conversions`).
+    """
+    lost = lost or {}
     out = []
     for what, a, b in (
         ("members", _names(ours.members), _names(theirs.members)),
@@ -174,18 +178,97 @@ def schema_differences(ours: Datatype, theirs: Datatype) -> list[str]:
     ):
         only_file = [n for n in b if n not in a]
         only_ours = [n for n in a if n not in b]
-        changed = [f"{n} ({b[n]} -> {a[n]})" for n in a if n in b and a[n] != b[n]]
+        changed = [f"{n} ({b[n]} -> {a[n]})" for n in a if n in b and a[n] != b[n] and n not in lost]
         if only_file:
             out.append(f"{what} in the file but not in ours (dropped): {', '.join(only_file)}")
         if only_ours:
             out.append(f"{what} of ours not in the file (left at default/empty): {', '.join(only_ours)}")
         if changed:
-            out.append(f"{what} with another type (converted by ROOT): {', '.join(changed)}")
+            out.append(f"{what} with another type (converted): {', '.join(changed)}")
+    if lost:
+        out.append(
+            "members whose type ROOT cannot convert (left at default): "
+            + ", ".join(f"{n} ({d})" for n, d in lost.items())
+        )
     return out
 
 
-def check_schema(md: FileMetadata, type_name: str, ours: Datatype | None) -> None:
-    """Warn once per collection type when the file's definition differs from ours."""
+@dataclass
+class Conversions:
+    """How the members of a file's datatype that changed type reach ours.
+
+    ROOT converts builtin members (int32 -> uint64, float -> double). A member whose component type
+    changed (schema 1's `Vector3f momentum` -> `Vector3d momentum`) is read by ROOT sub-member by
+    sub-member at our offsets but with the file's types and no conversion: a float lands in the low
+    4 bytes of our (zeroed) double. `widen` lists those float -> double sub-members ('momentum.x');
+    the reader turns them back into the float's value after each read. `lost` names the changes
+    ROOT cannot bridge at all (arrays <-> components, other sub-member type changes): those members
+    keep their default value.
+    """
+
+    widen: list[str]
+    lost: dict[str, str]
+
+
+def _member_map(items: list[Any]) -> dict[str, str]:
+    return {m.name: normalize_type(m.type) for m in items}
+
+
+def member_conversions(md: FileMetadata, type_name: str, ours: Datatype | None) -> Conversions:
+    """The member type changes between a file's definition of `type_name` and ours."""
+    from k4mlinference.edm import loader
+
+    conv = Conversions([], {})
+    found = find_file_datatype(md, type_name)
+    if ours is None or ours.link or found is None:
+        return conv
+    dm, theirs = found
+    our_comps = {n: c for d in loader.loaded().values() for n, c in d.components.items()}
+    their_comps = dm.components
+
+    def compare(prefix: str, a: dict[str, str], b: dict[str, str], top: str) -> None:
+        for name, ours_t in a.items():
+            file_t = b.get(name)
+            if file_t is None or file_t == ours_t:
+                continue
+            path = prefix + name
+            if ours_t in _NUMPY_TYPES and file_t in _NUMPY_TYPES:
+                if prefix:  # inside a component: read with the file's type at our offset
+                    if (file_t, ours_t) == ("float", "double"):
+                        conv.widen.append(path)
+                    else:
+                        conv.lost[top] = f"{path}: {file_t} -> {ours_t} inside a component"
+                continue  # a builtin member: ROOT converts it
+            if ours_t in our_comps and file_t in their_comps:
+                compare(
+                    path + ".",
+                    _member_map(our_comps[ours_t].members),
+                    _member_map(their_comps[file_t].members),
+                    top,
+                )
+            else:
+                conv.lost[top] = f"{file_t} -> {ours_t}"
+
+    for m in ours.members:
+        compare("", {m.name: normalize_type(m.type)}, _member_map(theirs.members), m.name)
+    # a member with any unconvertible part is not partially fixed
+    conv.widen = [p for p in conv.widen if p.split(".", 1)[0] not in conv.lost]
+    # vector members (their own branches): changed components are only reported, not fixed
+    data_widen, conv.widen = conv.widen, []
+    for m in ours.vector_members:
+        t = normalize_type(m.type)
+        if t in our_comps:
+            compare("", {m.name: t}, _member_map(theirs.vector_members), m.name)
+    for p in conv.widen:
+        conv.lost.setdefault(p.split(".", 1)[0], f"{p}: float -> double inside a vector member")
+    conv.widen = data_widen
+    return conv
+
+
+def check_schema(
+    md: FileMetadata, type_name: str, ours: Datatype | None, conv: Conversions | None = None, collection: str = ""
+) -> None:
+    """Warn once per collection type when the file's definition differs from ours (naming the first collection)."""
     if ours is None or ours.link:
         return
     found = find_file_datatype(md, type_name)
@@ -196,13 +279,36 @@ def check_schema(md: FileMetadata, type_name: str, ours: Datatype | None) -> Non
     if key in _WARNED:
         return
     _WARNED.add(key)
-    diffs = schema_differences(ours, theirs)
+    diffs = schema_differences(ours, theirs, conv.lost if conv else None)
     if diffs:
         warnings.warn(
-            f"{md.path}: {ours.name} was written with {dm.name} schema {dm.schema_version}; " + "; ".join(diffs),
+            f"{md.path}: {ours.name} {f'(collection {collection!r}) ' if collection else ''}was written with "
+            f"{dm.name} schema {dm.schema_version}; " + "; ".join(diffs),
             SchemaEvolutionWarning,
             stacklevel=5,  # the user's frame.get()
         )
+
+
+def widen_floats(coll: Any, paths: list[str]) -> None:
+    """Turn floats that ROOT left in the low 4 bytes of our doubles into their value (see Conversions).
+
+    A double whose high 32 bits are zero is +0.0 or a denormal, which no float converts to; so a
+    value ROOT did convert is never touched.
+    """
+    import numpy as np
+
+    view = coll.data_view()
+    try:
+        for path in paths:
+            col = view
+            for p in path.split("."):
+                col = col[p]
+            raw = col.view(np.uint64)
+            mask = (raw >> np.uint64(32)) == 0
+            if mask.any():
+                col[mask] = (raw[mask] & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.float32)
+    finally:
+        del view
 
 
 def warn_skipped(path: str, category: str, skipped: dict[str, str]) -> None:

@@ -115,10 +115,14 @@ def _subset_factory(md: FileMetadata, info: CollectionInfo) -> Any:
 class _CollectionPlan:
     """How one collection of one file category is read (decided once)."""
 
-    def __init__(self, info: CollectionInfo, cls: Any, slot: int) -> None:
+    def __init__(
+        self, info: CollectionInfo, cls: Any, slot: int, widen: list[str] | None = None, unset: list[str] | None = None
+    ) -> None:
         self.info = info
         self.cls = cls
         self.slot = slot
+        self.widen = widen or []  # float sub-members ROOT leaves unconverted in our doubles
+        self.unset = unset or []  # our OneToOne relations the file lacks: one unset reference per object
 
 
 class _Source:
@@ -202,7 +206,9 @@ class _Source:
         from k4mlinference.edm import pythonize
 
         ti = pythonize.TYPES.get(type(proto).__cpp_name__)
-        datamodels.check_schema(self.md, info.type_name, ti.datatype if ti else None)
+        ours = ti.datatype if ti else None
+        conv = datamodels.member_conversions(self.md, info.type_name, ours)
+        datamodels.check_schema(self.md, info.type_name, ours, conv, info.name)
         reader = self.reader(category)
         branches = self._branch_names[category]
         rel_names = [str(n) for n in proto.relationNames()]
@@ -221,7 +227,9 @@ class _Source:
             raise PodioFileError(
                 self.path, f"collection {info.name!r} ({info.type_name}) cannot be read: {cpp_message(exc)}"
             ) from None
-        return _CollectionPlan(info, cls, int(slot))
+        one_to_one = {r.name for r in ours.one_to_one} if ours else set()
+        unset = [n for n, b in zip(rel_names, rels) if not b and n in one_to_one]
+        return _CollectionPlan(info, cls, int(slot), conv.widen, unset)
 
     def _make_subset_plan(self, category: str, info: CollectionInfo) -> _CollectionPlan | str:
         """A subset collection: one `vector<podio::ObjectID>` branch/field, `C_objIdx` (podio < 0.17: `C#0`)."""
@@ -284,6 +292,10 @@ class _Source:
                 f"reading collection {plan.info.name!r} of entry {entry} of {category!r} failed "
                 f"(corrupt or truncated file?): {cpp_message(exc)}",
             ) from None
+        if plan.widen:
+            datamodels.widen_floats(coll, plan.widen)
+        for name in plan.unset:  # OneToOne accessors index these vectors by object
+            getattr(coll, "m_rel_" + name).resize(len(coll), _unset_id())
         return coll
 
     def parameters(self, category: str, entry: int) -> dict[str, Any]:
@@ -304,6 +316,15 @@ class _Source:
         if self.file:
             self.file.Close()
             self.file = None
+
+
+def _unset_id() -> Any:
+    """podio's ObjectID of an unset relation (index podio::ObjectID::invalid)."""
+    import cppyy
+
+    oid = cppyy.gbl.podio.ObjectID()
+    oid.index, oid.collectionID = int(cppyy.gbl.podio.ObjectID.invalid), 0
+    return oid
 
 
 # ------------------------------------------------------------------------------ lazy frames
