@@ -60,6 +60,9 @@ struct ReconstructedParticleData {
   unsigned int particles_begin; unsigned int particles_end; unsigned int particleIDs_begin; unsigned int particleIDs_end;
 };
 struct MCRecoParticleAssociationData { float weight; };
+struct SimTrackerHitData {
+  uint64_t cellID; float EDep; float time; float pathLength; int32_t quality; Vector3d position; Vector3f momentum;
+};
 }
 """
 
@@ -129,6 +132,20 @@ EDM4HEP_SCHEMA1 = {
                 "edm4hep::ParticleID particleIDs // particle IDs",
             ],
         },
+        "edm4hep::SimTrackerHit": {
+            "Description": "Simulated tracker hit",
+            "Author": "EDM4hep authors",
+            "Members": [
+                "std::uint64_t cellID // cell ID",
+                "float EDep // deposited energy",
+                "float time // time",
+                "float pathLength // path length",
+                "std::int32_t quality // quality",
+                "edm4hep::Vector3d position // position",
+                "edm4hep::Vector3f momentum // momentum",
+            ],
+            "OneToOneRelations": ["edm4hep::MCParticle MCParticle // the particle that caused the hit"],
+        },
         "edm4hep::MCRecoParticleAssociation": {
             "Description": "MC - reco association",
             "Author": "EDM4hep authors",
@@ -148,6 +165,7 @@ COLLECTIONS = {
     "MCParticles": (2, 0xA1CBA250, "edm4hep::MCParticleCollection"),
     "ReconstructedParticles": (3, 0x8C2F1E07, "edm4hep::ReconstructedParticleCollection"),
     "MCRecoAssociations": (4, 0x5E6B3C21, "edm4hep::MCRecoParticleAssociationCollection"),
+    "VertexBarrelHits": (5, 0x1F00D5E1, "edm4hep::SimTrackerHitCollection"),
 }
 CLUSTERS_ID, TRACKS_ID, PID_ID, VERTEX_ID = 11, 12, 13, 14  # collections the file does not hold
 
@@ -164,7 +182,7 @@ classes = [
     "podio::ObjectID", "vector<podio::ObjectID>", "podio::CollectionIDTable", "podio::version::Version",
     "podio::GenericParameters", "edm4hep::Vector3f", "edm4hep::Vector3d", "edm4hep::Vector2i",
 ]
-for t in ("EventHeader", "MCParticle", "ReconstructedParticle", "MCRecoParticleAssociation"):
+for t in ("EventHeader", "MCParticle", "ReconstructedParticle", "MCRecoParticleAssociation", "SimTrackerHit"):
     classes += [f"edm4hep::{t}Data", f"vector<edm4hep::{t}Data>"]
 assert ROOT.gInterpreter.GenerateDictionary(";".join(classes), "schema1.h")
 std, gbl = ROOT.std, ROOT
@@ -192,6 +210,8 @@ rp_names = ["clusters", "tracks", "particles", "particleIDs", "startVertex", "pa
 rp_rel = [std.vector["podio::ObjectID"]() for _ in rp_names]
 assoc = std.vector["edm4hep::MCRecoParticleAssociationData"]()
 assoc_rel = [std.vector["podio::ObjectID"]() for _ in range(2)]
+hits = std.vector["edm4hep::SimTrackerHitData"]()
+hits_rel = std.vector["podio::ObjectID"]()
 params = gbl.podio.GenericParameters()
 t.Branch("EventHeader", hdr)
 t.Branch("MCParticles", mc)
@@ -203,10 +223,12 @@ for i, n in enumerate(rp_names):
 t.Branch("MCRecoAssociations", assoc)
 for i, n in enumerate(["rec", "sim"]):
     branch(t, "MCRecoAssociations", i, n, assoc_rel[i])
+t.Branch("VertexBarrelHits", hits)
+branch(t, "VertexBarrelHits", 0, "MCParticle", hits_rel)
 t.Branch("PARAMETERS", params)
 other = spec["other_ids"]
 for e in range(2):
-    for v in [hdr, mc, rp, assoc] + mc_rel + rp_rel + assoc_rel:
+    for v in [hdr, mc, rp, assoc, hits, hits_rel] + mc_rel + rp_rel + assoc_rel:
         v.clear()
     h = gbl.edm4hep.EventHeaderData()
     h.eventNumber, h.runNumber, h.timeStamp, h.weight = 1000 + e, 7, 123456789, 0.5
@@ -261,6 +283,12 @@ for e in range(2):
         assoc.push_back(a)
         assoc_rel[0].push_back(oid(i, ids["ReconstructedParticles"]))
         assoc_rel[1].push_back(oid(i, ids["MCParticles"]))
+    for i in range(2):
+        d = gbl.edm4hep.SimTrackerHitData()
+        d.cellID, d.EDep, d.time, d.quality = 1 << 40 | i, 0.25 * (i + 1), 1.5, 3
+        d.momentum.x = 0.75
+        hits.push_back(d)
+        hits_rel.push_back(oid(2 - i, ids["MCParticles"]))
     params._intMap.clear()
     params._intMap["event"] = std.vector["int"]([e])
     t.Fill()
@@ -336,6 +364,7 @@ def test_schema1_file_reads(schema1_file: Path) -> None:
         mc = frame.get("MCParticles")
         rp = frame.get("ReconstructedParticles")
         hdr = frame.get("EventHeader")
+        hits = frame.get("VertexBarrelHits")
         frames[0].get("MCParticles")  # a second frame: no second warning
     skipped = [str(w.message) for w in rec if issubclass(w.category, SkippedCollectionWarning)]
     schema = [str(w.message) for w in rec if issubclass(w.category, SchemaEvolutionWarning)]
@@ -399,6 +428,15 @@ def test_schema1_file_reads(schema1_file: Path) -> None:
     np.testing.assert_array_equal(rp.relation_view("decayVertex")["index"], [-2] * 3)
     assert rp[1].getDecayVertex() is None
     np.testing.assert_array_equal(rp.view("covMatrix.values"), np.zeros((3, 10)))  # not convertible: default
+
+    # SimTrackerHit: the relation renamed MCParticle -> particle is read; EDep (now eDep) is dropped
+    hit_warn = [m for m in schema if "edm4hep::SimTrackerHit " in m]
+    assert len(hit_warn) == 1 and "relations renamed (read): MCParticle -> particle" in hit_warn[0], hit_warn
+    assert "EDep" in hit_warn[0] and "eDep" in hit_warn[0] and "relations in the file" not in hit_warn[0], hit_warn
+    assert [h.getParticle() for h in hits] == [mc[2], mc[1]]
+    np.testing.assert_array_equal(hits.view("cellID"), [1 << 40, 1 << 40 | 1])
+    np.testing.assert_array_equal(hits.view("momentum.x"), np.float32([0.75, 0.75]))
+    np.testing.assert_array_equal(hits.view("eDep"), [0, 0])
 
     assert frame.parameters == {"event": 1}
     reader.close()

@@ -160,6 +160,26 @@ def _load_foreign(dm: Datamodel) -> str:
     return ""
 
 
+# Relations EDM4hep renamed since schema 1 (v00-10): (datatype, our name) -> the old name. They are
+# read from the file's branch of the old name when the file's definition has it (and not ours).
+RENAMED_RELATIONS = {
+    ("edm4hep::SimTrackerHit", "particle"): "MCParticle",
+}
+
+
+def renamed_relations(type_name: str, theirs: Datatype | None) -> dict[str, str]:
+    """Our relation name -> the file's, for the renamed relations of a file's definition of `type_name`."""
+    if theirs is None:
+        return {}
+    dt = datatype_name(type_name)
+    file_rels = {r.name for r in theirs.relations}
+    return {
+        ours: old
+        for (t, ours), old in RENAMED_RELATIONS.items()
+        if t == dt and ours not in file_rels and old in file_rels
+    }
+
+
 def _names(items: list[Any]) -> dict[str, str]:
     return {m.name: m.type for m in items}
 
@@ -171,10 +191,15 @@ def schema_differences(ours: Datatype, theirs: Datatype, lost: dict[str, str] | 
     """
     lost = lost or {}
     out = []
+    renamed = renamed_relations(ours.name, theirs)
+    if renamed:
+        out.append("relations renamed (read): " + ", ".join(f"{old} -> {new}" for new, old in renamed.items()))
+    to_ours = {old: new for new, old in renamed.items()}
+    their_rels = {to_ours.get(n, n): t for n, t in _names(theirs.relations).items()}
     for what, a, b in (
         ("members", _names(ours.members), _names(theirs.members)),
         ("vector members", _names(ours.vector_members), _names(theirs.vector_members)),
-        ("relations", _names(ours.relations), _names(theirs.relations)),
+        ("relations", _names(ours.relations), their_rels),
     ):
         only_file = [n for n in b if n not in a]
         only_ours = [n for n in a if n not in b]

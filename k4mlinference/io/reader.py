@@ -265,15 +265,18 @@ class _Source:
     ) -> tuple[list[str], list[str]]:
         """Branch of each of our relations/vector members ("" where the file has none)."""
         name = info.name
+        found = datamodels.find_file_datatype(self.md, info.type_name)
+        # our relation name -> the file's (relations EDM4hep renamed since schema 1)
+        renamed = datamodels.renamed_relations(info.type_name, found[1] if found else None)
         if self.md.index_based_names:
             # podio < 0.17: `C#i` / `C_i` in the file's own order of relations / vector members
-            found = datamodels.find_file_datatype(self.md, info.type_name)
             file_rels = [r.name for r in found[1].relations] if found else rel_names
             file_vecs = [m.name for m in found[1].vector_members] if found else vec_names
-            rels = [f"{name}#{file_rels.index(r)}" if r in file_rels else "" for r in rel_names]
+            rels = [renamed.get(r, r) for r in rel_names]
+            rels = [f"{name}#{file_rels.index(r)}" if r in file_rels else "" for r in rels]
             vecs = [f"{name}_{file_vecs.index(v)}" if v in file_vecs else "" for v in vec_names]
         else:
-            rels = [f"_{name}_{r}" for r in rel_names]
+            rels = [f"_{name}_{renamed.get(r, r)}" for r in rel_names]
             vecs = [f"_{name}_{v}" for v in vec_names]
         rels = [b if b in branches else "" for b in rels]
         vecs = [b if b in branches else "" for b in vecs]
