@@ -410,6 +410,7 @@ def test_schema1_file_reads(schema1_file: Path) -> None:
 
     # ReconstructedParticle: members, and relations not shifted by the file's extra particleIDs
     np.testing.assert_array_equal(rp.view("energy"), np.float32([10, 11, 12]))
+    np.testing.assert_array_equal(rp.view("PDG"), [211, 422, 633])  # schema 1's `type`, renamed PDG
     np.testing.assert_array_equal(rp.view("charge"), np.float32([1, -1, 0]))
     np.testing.assert_array_equal(rp.view("momentum.x"), np.float32([0, 1.25, 2.5]))
     np.testing.assert_array_equal(rp.view("momentum.z"), np.float32([-3.75] * 3))
@@ -429,14 +430,15 @@ def test_schema1_file_reads(schema1_file: Path) -> None:
     assert rp[1].getDecayVertex() is None
     np.testing.assert_array_equal(rp.view("covMatrix.values"), np.zeros((3, 10)))  # not convertible: default
 
-    # SimTrackerHit: the relation renamed MCParticle -> particle is read; EDep (now eDep) is dropped
+    # SimTrackerHit: the relation renamed MCParticle -> particle and the member EDep -> eDep are read
     hit_warn = [m for m in schema if "edm4hep::SimTrackerHit " in m]
     assert len(hit_warn) == 1 and "relations renamed (read): MCParticle -> particle" in hit_warn[0], hit_warn
     assert "EDep" in hit_warn[0] and "eDep" in hit_warn[0] and "relations in the file" not in hit_warn[0], hit_warn
     assert [h.getParticle() for h in hits] == [mc[2], mc[1]]
     np.testing.assert_array_equal(hits.view("cellID"), [1 << 40, 1 << 40 | 1])
     np.testing.assert_array_equal(hits.view("momentum.x"), np.float32([0.75, 0.75]))
-    np.testing.assert_array_equal(hits.view("eDep"), [0, 0])
+    np.testing.assert_array_equal(hits.view("eDep"), np.float32([0.25, 0.5]))
+    assert "members renamed (read from TTree files): EDep -> eDep" in hit_warn[0]
 
     assert frame.parameters == {"event": 1}
     reader.close()

@@ -16,7 +16,14 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from k4mlinference.datamodel.model import _NUMPY_TYPES, Datamodel, Datatype, normalize_type, parse_datamodel
+from k4mlinference.datamodel.model import (
+    _NUMPY_TYPES,
+    Datamodel,
+    Datatype,
+    Member,
+    normalize_type,
+    parse_datamodel,
+)
 from k4mlinference.io.errors import SchemaEvolutionWarning, SkippedCollectionWarning
 from k4mlinference.io.metadata import FileMetadata
 
@@ -167,6 +174,28 @@ RENAMED_RELATIONS = {
 }
 
 
+# Members EDM4hep renamed since schema 1 (v00-10): (datatype, our name) -> the old name. ROOT drops a
+# member whose name changed, so the reader copies the old column into ours after reading (TTree files).
+RENAMED_MEMBERS = {
+    ("edm4hep::ReconstructedParticle", "PDG"): "type",
+    ("edm4hep::SimTrackerHit", "eDep"): "EDep",
+    ("edm4hep::Cluster", "iPhi"): "phi",
+}
+
+
+def renamed_members(type_name: str, theirs: Datatype | None) -> dict[str, str]:
+    """Our member name -> the file's, for the renamed members of a file's definition of `type_name`."""
+    if theirs is None:
+        return {}
+    dt = datatype_name(type_name)
+    file_members = {m.name for m in theirs.members}
+    return {
+        ours: old
+        for (t, ours), old in RENAMED_MEMBERS.items()
+        if t == dt and ours not in file_members and old in file_members
+    }
+
+
 def renamed_relations(type_name: str, theirs: Datatype | None) -> dict[str, str]:
     """Our relation name -> the file's, for the renamed relations of a file's definition of `type_name`."""
     if theirs is None:
@@ -194,6 +223,16 @@ def schema_differences(ours: Datatype, theirs: Datatype, lost: dict[str, str] | 
     renamed = renamed_relations(ours.name, theirs)
     if renamed:
         out.append("relations renamed (read): " + ", ".join(f"{old} -> {new}" for new, old in renamed.items()))
+    moved = renamed_members(ours.name, theirs)
+    if moved:
+        out.append("members renamed (read from TTree files): " + ", ".join(f"{o} -> {n}" for n, o in moved.items()))
+        theirs = Datatype(
+            theirs.name,
+            [Member(m.type, {o: n for n, o in moved.items()}.get(m.name, m.name)) for m in theirs.members],
+            theirs.vector_members,
+            theirs.one_to_one,
+            theirs.one_to_many,
+        )
     to_ours = {old: new for new, old in renamed.items()}
     their_rels = {to_ours.get(n, n): t for n, t in _names(theirs.relations).items()}
     for what, a, b in (

@@ -24,10 +24,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from k4mlinference.edm.frame import Frame
 from k4mlinference.io import datamodels
 from k4mlinference.io._cpp import cppyy_io
-from k4mlinference.io.errors import PodioFileError
+from k4mlinference.io.errors import PodioFileError, SchemaEvolutionWarning
 from k4mlinference.io.metadata import CollectionInfo, FileMetadata, read_ntuple_metadata, read_tree_metadata
 
 _FIXED_WIDTH = {"int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t"}
@@ -116,13 +118,20 @@ class _CollectionPlan:
     """How one collection of one file category is read (decided once)."""
 
     def __init__(
-        self, info: CollectionInfo, cls: Any, slot: int, widen: list[str] | None = None, unset: list[str] | None = None
+        self,
+        info: CollectionInfo,
+        cls: Any,
+        slot: int,
+        widen: list[str] | None = None,
+        unset: list[str] | None = None,
+        renamed: dict[str, str] | None = None,
     ) -> None:
         self.info = info
         self.cls = cls
         self.slot = slot
         self.widen = widen or []  # float sub-members ROOT leaves unconverted in our doubles
         self.unset = unset or []  # our OneToOne relations the file lacks: one unset reference per object
+        self.renamed = renamed or {}  # our member -> the file's old name (ROOT drops renamed members)
 
 
 class _Source:
@@ -229,7 +238,35 @@ class _Source:
             ) from None
         one_to_one = {r.name for r in ours.one_to_one} if ours else set()
         unset = [n for n, b in zip(rel_names, rels) if not b and n in one_to_one]
-        return _CollectionPlan(info, cls, int(slot), conv.widen, unset)
+        found = datamodels.find_file_datatype(self.md, info.type_name)
+        renamed = datamodels.renamed_members(info.type_name, found[1] if found else None)
+        if renamed and self.md.backend != "TTree":
+            renamed = {}  # old schemas predate podio's RNTuple layout
+        return _CollectionPlan(info, cls, int(slot), conv.widen, unset, renamed)
+
+    def _old_column(self, category: str, leaf: str) -> list[np.ndarray]:
+        """Per-entry values of a split leaf our classes no longer have (a renamed member), read once.
+
+        ROOT's own readers need the in-memory class to have the member, which ours no longer has, so
+        the column is read with uproot, which reads the file's streamers instead.
+        """
+        key = (category, leaf)
+        cache = self.__dict__.setdefault("_old_columns", {})
+        if key not in cache:
+            try:
+                import uproot
+
+                with uproot.open(self.path) as f:
+                    col = f[category][leaf].array(library="np")
+            except Exception as exc:  # noqa: BLE001
+                warnings.warn(
+                    f"{self.path}: the renamed member {leaf!r} could not be read ({exc}); it is left at its default",
+                    SchemaEvolutionWarning,
+                    stacklevel=4,
+                )
+                col = []
+            cache[key] = [np.asarray(v) for v in col]
+        return cache[key]
 
     def _make_subset_plan(self, category: str, info: CollectionInfo) -> _CollectionPlan | str:
         """A subset collection: one `vector<podio::ObjectID>` branch/field, `C_objIdx` (podio < 0.17: `C#0`)."""
@@ -297,6 +334,13 @@ class _Source:
             ) from None
         if plan.widen:
             datamodels.widen_floats(coll, plan.widen)
+        for ours, old in plan.renamed.items():
+            column = self._old_column(category, f"{plan.info.name}.{old}")
+            values = column[entry] if entry < len(column) else ()
+            if len(values) == len(coll):
+                view = coll.view(ours)
+                view[:] = values
+                del view
         for name in plan.unset:  # OneToOne accessors index these vectors by object
             getattr(coll, "m_rel_" + name).resize(len(coll), _unset_id())
         return coll
