@@ -183,30 +183,20 @@ RENAMED_MEMBERS = {
 }
 
 
+def _renamed(table: dict[tuple[str, str], str], type_name: str, file_names: set[str]) -> dict[str, str]:
+    """Our name -> the file's, for the entries of `table` that apply to a file's definition of `type_name`."""
+    dt = datatype_name(type_name)
+    return {ours: old for (t, ours), old in table.items() if t == dt and ours not in file_names and old in file_names}
+
+
 def renamed_members(type_name: str, theirs: Datatype | None) -> dict[str, str]:
     """Our member name -> the file's, for the renamed members of a file's definition of `type_name`."""
-    if theirs is None:
-        return {}
-    dt = datatype_name(type_name)
-    file_members = {m.name for m in theirs.members}
-    return {
-        ours: old
-        for (t, ours), old in RENAMED_MEMBERS.items()
-        if t == dt and ours not in file_members and old in file_members
-    }
+    return {} if theirs is None else _renamed(RENAMED_MEMBERS, type_name, {m.name for m in theirs.members})
 
 
 def renamed_relations(type_name: str, theirs: Datatype | None) -> dict[str, str]:
     """Our relation name -> the file's, for the renamed relations of a file's definition of `type_name`."""
-    if theirs is None:
-        return {}
-    dt = datatype_name(type_name)
-    file_rels = {r.name for r in theirs.relations}
-    return {
-        ours: old
-        for (t, ours), old in RENAMED_RELATIONS.items()
-        if t == dt and ours not in file_rels and old in file_rels
-    }
+    return {} if theirs is None else _renamed(RENAMED_RELATIONS, type_name, {r.name for r in theirs.relations})
 
 
 def _names(items: list[Any]) -> dict[str, str]:
