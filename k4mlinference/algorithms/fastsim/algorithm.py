@@ -1,0 +1,132 @@
+"""FastCaloSim: ML fast shower simulation in the DDFastShowerML / Geant4 Par04 style.
+
+    MCParticles --Trigger--> triggered: condition + latent (Model) --one model call for K events (Inference)-->
+    voxels on the r x phi x z mesh --> global positions --> cells (Geometry) --> SimCalorimeterHits
+    untriggered: the parametrised simulation's deposits ------------------------^
+
+Both kinds of deposits go through the same `deposits_to_hits`, so the hits, their CaloHitContributions (one
+per cell and particle, linked to the MCParticle) and everything downstream are those of the parametrised
+("full") simulation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from k4mlinference.algorithms.fastsim import detector_adapter as detector
+from k4mlinference.algorithms.fastsim.geometry import entry_angles, voxels_to_deposits
+from k4mlinference.algorithms.fastsim.model import FastSimSpec, load_fastsim_sidecar
+from k4mlinference.algorithms.fastsim.trigger import Trigger
+from k4mlinference.framework import Input, MultiTransformer, Output, Property
+from k4mlinference.framework.seeding import event_rng
+from k4mlinference.inference import InferenceEngine, load_model
+
+C_MM_PER_NS = 299.792458
+MODELS = Path(__file__).resolve().parents[2] / "models"
+DEFAULT_MODEL = MODELS / "fastsim_toy_calo.onnx"
+
+
+class ParticleKinematics:
+    """Columns of an MCParticle collection the simulations need (numpy, one pass over the data view)."""
+
+    def __init__(self, particles) -> None:
+        n = len(particles)
+        if n == 0:
+            self.pdg = np.zeros(0, np.int32)
+            self.p = self.vertex = np.zeros((0, 3))
+            self.mass = self.energy = np.zeros(0)
+        else:
+            d = particles.data_view()
+            self.pdg = np.array(d["PDG"])
+            self.p = np.stack([d["momentum"][a] for a in "xyz"], axis=1).astype(float)
+            self.vertex = np.stack([d["vertex"][a] for a in "xyz"], axis=1).astype(float)
+            self.mass = np.array(d["mass"], float)
+            self.energy = np.sqrt(np.sum(self.p**2, axis=1) + self.mass**2)
+
+    @property
+    def kinetic(self) -> np.ndarray:
+        return self.energy - self.mass
+
+
+class FastCaloSim(MultiTransformer):
+    """ML fast shower simulation (DDFastShowerML / Par04 style): triggered particles (PDG, kinetic-energy window,
+    entering the listed calorimeter sections) get showers from a generative model declared by its sidecar JSON,
+    all triggered particles of a block of BatchSize events in one model call; voxels of the r x phi x z mesh are
+    placed along the particle direction from its entry point and summed into the geometry's cells. Untriggered
+    particles go to the parametrised simulation (FullSimUntriggered). Output: SimCalorimeterHits +
+    CaloHitContributions linked to the MCParticles, as the parametrised simulation makes them."""
+
+    InputCollection = Input("MCParticles", type="edm4hep::MCParticleCollection", doc="particles to shower")
+    OutputHits = Output("SimCalorimeterHits", type="edm4hep::SimCalorimeterHitCollection", doc="cells")
+    OutputContributions = Output(
+        "SimCaloHitContributions", type="edm4hep::CaloHitContributionCollection", doc="per-particle contributions"
+    )
+    ModelPath = Property("", doc="shower model (.onnx / .pt / .pt2); empty: the shipped fastsim_toy_calo.onnx")
+    SidecarPath = Property("", doc="sidecar JSON with the 'fastsim' section; empty: <model>.json")
+    Geometry = Property("toy_calo", doc="detector geometry name or file")
+    PDG = Property([11, -11, 22], doc="PDG codes simulated fast (empty: all)")
+    EnergyMin = Property(1.0, doc="trigger: minimum kinetic energy [GeV]")
+    EnergyMax = Property(100.0, doc="trigger: maximum kinetic energy [GeV]")
+    Sections = Property(["ECalBarrel", "ECalEndcap"], element_type=str, doc="trigger: sections entered (empty: any)")
+    FullSimUntriggered = Property(True, doc="simulate untriggered particles with the parametrised simulation")
+    BatchSize = Property(64, doc="events per block: all their triggered particles go to the model in one call")
+    Seed = Property(11, doc="random seed (combined with the event number)")
+
+    def initialize(self) -> None:
+        model_path = Path(self.ModelPath) if self.ModelPath else DEFAULT_MODEL
+        sidecar = Path(self.SidecarPath) if self.SidecarPath else model_path.with_suffix(".json")
+        self.spec: FastSimSpec = load_fastsim_sidecar(sidecar)
+        self.model = load_model(str(model_path), sidecar=False, shared=True)
+        self.output_name = self.spec.check_model(self.model)
+        self.engine = InferenceEngine(self.model, batch_size=0)  # the whole block in one call
+        self.geometry = detector.CalorimeterGeometry.load(self.Geometry)
+        self.trigger = Trigger(list(self.PDG), float(self.EnergyMin), float(self.EnergyMax), list(self.Sections))
+        self.showers = 0  # fast showers made (for timing per shower)
+
+    def __call__(self, particles):
+        return self.process_batch([(particles,)])[0]
+
+    def process_batch(self, events: list[tuple]) -> list:
+        numbers = self.event_numbers if len(self.event_numbers) == len(events) else [self.event_number] * len(events)
+        kin = [ParticleKinematics(ev[0]) for ev in events]
+        decisions = [self.trigger.decide(self.geometry, k.pdg, k.kinetic, k.vertex, k.p) for k in kin]
+        # Model: condition + latent for every triggered particle of the block; Inference: one call
+        feeds, shower_sets = [], []
+        for number, k, (mask, point, section) in zip(numbers, kin, decisions):
+            idx = np.nonzero(mask)[0]
+            angle = entry_angles(self.geometry, section[idx], point[idx], k.p[idx])
+            if self.spec.angle_definition == "polar":
+                angle = 90.0 - angle
+            names = [self.geometry.sections[s].name for s in section[idx]]
+            feeds.append(
+                self.spec.build_inputs(
+                    k.energy[idx], k.mass[idx], angle, names, event_rng(self.Seed, number), counts=[len(idx)]
+                )
+            )
+            shower_sets.append(idx)
+        outputs = self.engine.run_events(feeds) if any(len(i) for i in shower_sets) else [None] * len(events)
+        results = []
+        for number, ev, k, (mask, point, _), idx, out in zip(numbers, events, kin, decisions, shower_sets, outputs):
+            results.append(self.hits_for_event(ev[0], number, k, mask, point, idx, out))
+        self.showers += sum(len(i) for i in shower_sets)
+        return results
+
+    def hits_for_event(self, particles, number: int, k: ParticleKinematics, mask, point, idx, out):
+        """Geometry: voxels of this event's fast showers (+ parametrised deposits of the rest) -> hits."""
+        pos, e, owner = np.zeros((0, 3)), np.zeros(0), np.zeros(0, np.int64)
+        if len(idx):
+            voxels = self.spec.voxel_energies(out[self.output_name], k.kinetic[idx])
+            pos, e, shower = voxels_to_deposits(self.spec.mesh, point[idx], k.p[idx], voxels)
+            owner = idx[shower]
+        if self.FullSimUntriggered:
+            rest = np.nonzero(~mask & ~np.isin(np.abs(k.pdg), (12, 14, 16)) & (np.linalg.norm(k.p, axis=1) > 0))[0]
+            if len(rest):
+                rng = event_rng(self.Seed + 1, number)
+                p2, e2, o2 = detector.shower_deposits(
+                    self.geometry, k.pdg[rest], k.energy[rest], k.vertex[rest], k.p[rest], rng
+                )
+                pos, e, owner = np.concatenate([pos, p2]), np.concatenate([e, e2]), np.concatenate([owner, rest[o2]])
+        times = np.linalg.norm(pos, axis=1) / C_MM_PER_NS
+        return detector.deposits_to_hits(self.geometry, pos, e, owner, times, k.pdg[owner], particles=particles)
