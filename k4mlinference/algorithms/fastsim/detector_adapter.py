@@ -89,9 +89,9 @@ class CalorimeterGeometry:
         coder = BitFieldCoder(ENCODING)
         return cls(
             [
-                Section("ECalBarrel", "barrel", 1500.0, 25, 8.0, 10.0, -2500.0, 2500.0, coder=coder),
-                Section("ECalEndcap", "endcap", 2500.0, 25, 8.0, 10.0, 100.0, 1700.0, side=1, coder=coder),
-                Section("ECalEndcap", "endcap", 2500.0, 25, 8.0, 10.0, 100.0, 1700.0, side=-1, coder=coder),
+                Section("ECalBarrel", "barrel", 1500.0, 25, 8.0, 20.0, -1750.0, 1750.0, X0=8.0, coder=coder),
+                Section("ECalEndcap", "endcap", 1800.0, 25, 8.0, 20.0, 80.0, 1700.0, X0=8.0, side=1, coder=coder),
+                Section("ECalEndcap", "endcap", 1800.0, 25, 8.0, 20.0, 80.0, 1700.0, X0=8.0, side=-1, coder=coder),
             ]
         )
 
