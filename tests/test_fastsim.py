@@ -15,9 +15,10 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from k4mlinference.algorithms.fastsim import FastCaloSim, FastSimSidecarError, Trigger, load_fastsim_sidecar  # noqa: E402
-from k4mlinference.algorithms.fastsim import detector_adapter as detector  # noqa: E402
 from k4mlinference.algorithms.fastsim.geometry import voxels_to_deposits  # noqa: E402
 from k4mlinference.algorithms.fastsim.model import Mesh  # noqa: E402
+from k4mlinference.algorithms.sim.hits import deposits_to_hits  # noqa: E402
+from k4mlinference.detector import CalorimeterGeometry  # noqa: E402
 from k4mlinference.edm.fill import new_collection  # noqa: E402
 from k4mlinference.framework import Output, Producer, run  # noqa: E402
 
@@ -106,19 +107,22 @@ def test_par04_contract_model_energy_lands_in_expected_cells(tmp_path, edm, regi
     energy = 20.0
     d = np.array([math.sin(theta) * math.cos(phi), math.sin(theta) * math.sin(phi), math.cos(theta)])
     momenta = [tuple(energy * d), tuple(energy * d)]  # two showers per event: the [1, 14] model runs per row
-    fast = FastCaloSim(f"FastPar04{region}", ModelPath=str(path), FullSimUntriggered=False, BatchSize=3)
+    fast = FastCaloSim(
+        f"FastPar04{region}", ModelPath=str(path), FullSimUntriggered=False, SamplingFluctuations=False, BatchSize=3
+    )
     res = run([particles_producer(momenta), fast], evt_max=3, output=str(tmp_path / "out.root"))
     assert res.events == 3 and fast.showers == 6
-    geometry = detector.CalorimeterGeometry.load("toy_calo")
+    geometry = CalorimeterGeometry.load("toy_calo")
     entry, section, _ = geometry.entry(np.zeros((1, 3)), d[None])
     assert geometry.sections[section[0]].kind == region
     kinetic = math.sqrt(energy**2 + 0.000511**2) - 0.000511
+    f = float(geometry.material_constant(section, "sampling_fraction")[0])  # visible fraction of the deposits
     polar = 90.0 - (0.0 if region == "barrel" else theta_deg)  # Par04: 90 deg = perpendicular to the layers
     expected = {}
     for voxel, value in ((GEO_VOXEL, 1.0), (ANGLE_VOXEL, polar / 90.0)):
         cell, sec = geometry.locate(par04_voxel_global(entry[0], theta, phi, *voxel)[None])
         assert sec[0] >= 0
-        expected[int(cell[0])] = expected.get(int(cell[0]), 0.0) + 2 * value * kinetic  # two showers
+        expected[int(cell[0])] = expected.get(int(cell[0]), 0.0) + 2 * value * kinetic * f  # two showers
     import uproot
 
     events = uproot.open(tmp_path / "out.root")["events"]
@@ -132,7 +136,7 @@ def test_par04_contract_model_energy_lands_in_expected_cells(tmp_path, edm, regi
 
 
 def test_trigger_decisions():
-    geometry = detector.CalorimeterGeometry.load("toy_calo")
+    geometry = CalorimeterGeometry.load("toy_calo")
     trig = Trigger(pdg=[11, -11, 22], energy_min=1.0, energy_max=100.0, sections=["ECalBarrel", "ECalEndcap"])
     directions = np.array(
         [
@@ -160,17 +164,19 @@ def test_trigger_decisions():
 )
 def test_mesh_to_cell_energy_conservation(edm, vertex, direction):
     """Every voxel of a mesh inside the calorimeter (perpendicular entry, 68 mm of the 200 mm deep EM section)
-    ends up in a cell: sum of cell energies = sum of voxel energies."""
-    geometry = detector.CalorimeterGeometry.load("toy_calo")
+    ends up in a cell: sum of cell energies = sum of voxel energies (times the sampling fraction, without sampling
+    fluctuations)."""
+    geometry = CalorimeterGeometry.load("toy_calo")
     mesh = Mesh(18, 50, 20, DR, DZ, phi_offset=-math.pi)
     d = np.array([direction])
     entry, section, _ = geometry.entry(np.array([vertex]), d)
     assert section[0] >= 0
     energies = np.random.default_rng(1).exponential(0.01, (1, 18, 50, 20))
     pos, e, owner = voxels_to_deposits(mesh, entry, d, energies)
-    hits, _ = detector.deposits_to_hits(geometry, pos, e, owner, np.zeros(len(e)), np.full(len(e), 11))
+    hits, _ = deposits_to_hits(geometry, pos, e, owner, np.zeros(len(e)), np.full(len(e), 11))
     assert len(hits) < e.size  # voxels were summed into cells
-    assert float(np.sum(hits.view("energy"), dtype=np.float64)) == pytest.approx(float(energies.sum()), rel=1e-6)
+    f = float(geometry.material_constant(section, "sampling_fraction")[0])  # the readout sees a fraction f
+    assert float(np.sum(hits.view("energy"), dtype=np.float64)) == pytest.approx(f * float(energies.sum()), rel=1e-6)
 
 
 def write_sidecar(tmp_path: Path, change) -> Path:

@@ -30,9 +30,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from k4mlinference.algorithms.fastsim import detector_adapter as detector
+from k4mlinference.algorithms.fastsim.detector_adapter import simulate
 from k4mlinference.algorithms.fastsim.geometry import entry_angles, shower_frame
 from k4mlinference.algorithms.fastsim.model import Mesh
+from k4mlinference.detector import CalorimeterGeometry
 
 MESH = Mesh(n_r=16, n_phi=8, n_z=25, size_r=4.0, size_z=8.0, order=("r", "phi", "z"), phi_offset=-np.pi)
 LATENT = 10
@@ -77,8 +78,9 @@ def gun(n: int, rng: np.random.Generator, region: str | None = None) -> tuple[np
 
 
 def mesh_showers(geometry, pdg, energy, direction, rng, chunk: int = 500) -> dict[str, np.ndarray]:
-    """Full-simulation showers binned on MESH: voxel fractions of the kinetic energy [n, r, phi, z] plus the
-    condition (energy, polar angle, section name) of each shower that enters an EM section."""
+    """Full-simulation showers binned on MESH: deposited-energy fractions of the kinetic energy [n, r, phi, z]
+    (before the readout's sampling fraction and fluctuations, which deposits_to_hits applies to both simulations),
+    and the condition (energy, polar angle, section name) of each shower that enters an EM section."""
     mass = np.where(np.abs(pdg) == 11, 0.000511, 0.0)
     vertex = np.zeros((len(pdg), 3))
     point, section, _ = geometry.entry(vertex, direction)
@@ -86,7 +88,8 @@ def mesh_showers(geometry, pdg, energy, direction, rng, chunk: int = 500) -> dic
     voxels = np.zeros((len(ok), MESH.n_r, MESH.n_phi, MESH.n_z), np.float32)
     for start in range(0, len(ok), chunk):
         sel = ok[start : start + chunk]
-        pos, e, owner = detector.shower_deposits(geometry, pdg[sel], energy[sel], vertex[sel], direction[sel], rng)
+        dep = simulate(geometry, vertex[sel], direction[sel] * energy[sel, None], energy[sel], pdg[sel], rng)
+        pos, e, owner = dep.positions, dep.energies, dep.particle
         x, y, z = shower_frame(direction[sel])
         rel = pos - point[sel][owner]
         lz = np.sum(rel * z[owner], axis=1)
@@ -137,7 +140,7 @@ def train(out: Path, n_train: int = 16000, epochs: int = 20, seed: int = 3) -> d
     torch.manual_seed(seed)
     torch.set_num_threads(2)
     rng = np.random.default_rng(seed)
-    geometry = detector.CalorimeterGeometry.load("toy_calo")
+    geometry = CalorimeterGeometry.load("toy_calo")
     data = mesh_showers(geometry, *gun(n_train, rng), rng)
     t_sim = time.perf_counter() - t0
     vox = data["voxels"].reshape(len(data["voxels"]), -1)

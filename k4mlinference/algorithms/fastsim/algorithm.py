@@ -15,10 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from k4mlinference.algorithms.fastsim import detector_adapter as detector
+from k4mlinference.algorithms.fastsim.detector_adapter import simulate
 from k4mlinference.algorithms.fastsim.geometry import entry_angles, voxels_to_deposits
 from k4mlinference.algorithms.fastsim.model import FastSimSpec, load_fastsim_sidecar
 from k4mlinference.algorithms.fastsim.trigger import Trigger
+from k4mlinference.algorithms.sim.hits import deposits_to_hits
+from k4mlinference.detector import CalorimeterGeometry
 from k4mlinference.framework import Input, MultiTransformer, Output, Property
 from k4mlinference.framework.seeding import event_rng
 from k4mlinference.inference import InferenceEngine, load_model
@@ -71,6 +73,7 @@ class FastCaloSim(MultiTransformer):
     EnergyMax = Property(100.0, doc="trigger: maximum kinetic energy [GeV]")
     Sections = Property(["ECalBarrel", "ECalEndcap"], element_type=str, doc="trigger: sections entered (empty: any)")
     FullSimUntriggered = Property(True, doc="simulate untriggered particles with the parametrised simulation")
+    SamplingFluctuations = Property(True, doc="apply the readout's sampling fluctuations to the cells (as full sim)")
     BatchSize = Property(64, doc="events per block: all their triggered particles go to the model in one call")
     Seed = Property(11, doc="random seed (combined with the event number)")
 
@@ -81,7 +84,7 @@ class FastCaloSim(MultiTransformer):
         self.model = load_model(str(model_path), sidecar=False, shared=True)
         self.output_name = self.spec.check_model(self.model)
         self.engine = InferenceEngine(self.model, batch_size=0)  # the whole block in one call
-        self.geometry = detector.CalorimeterGeometry.load(self.Geometry)
+        self.geometry = CalorimeterGeometry.load(self.Geometry)
         self.trigger = Trigger(list(self.PDG), float(self.EnergyMin), float(self.EnergyMax), list(self.Sections))
         self.showers = 0  # fast showers made (for timing per shower)
 
@@ -121,12 +124,14 @@ class FastCaloSim(MultiTransformer):
             pos, e, shower = voxels_to_deposits(self.spec.mesh, point[idx], k.p[idx], voxels)
             owner = idx[shower]
         if self.FullSimUntriggered:
-            rest = np.nonzero(~mask & ~np.isin(np.abs(k.pdg), (12, 14, 16)) & (np.linalg.norm(k.p, axis=1) > 0))[0]
+            rest = np.nonzero(~mask)[0]
             if len(rest):
-                rng = event_rng(self.Seed + 1, number)
-                p2, e2, o2 = detector.shower_deposits(
-                    self.geometry, k.pdg[rest], k.energy[rest], k.vertex[rest], k.p[rest], rng
+                dep = simulate(
+                    self.geometry, k.vertex[rest], k.p[rest], k.energy[rest], k.pdg[rest], event_rng(self.Seed + 1, number)
                 )
-                pos, e, owner = np.concatenate([pos, p2]), np.concatenate([e, e2]), np.concatenate([owner, rest[o2]])
+                pos = np.concatenate([pos, dep.positions])
+                e = np.concatenate([e, dep.energies])
+                owner = np.concatenate([owner, rest[dep.particle]])
         times = np.linalg.norm(pos, axis=1) / C_MM_PER_NS
-        return detector.deposits_to_hits(self.geometry, pos, e, owner, times, k.pdg[owner], particles=particles)
+        rng = event_rng(self.Seed + 2, number) if self.SamplingFluctuations else None
+        return deposits_to_hits(self.geometry, pos, e, owner, times, k.pdg[owner], particles=particles, rng=rng)
