@@ -11,8 +11,8 @@
    fraction, so the energy response is learnt as a number rather than as a sum of 3,200 small outputs.
 3. Exports the decoder to ONNX with a dynamic batch and Par04's input layout ([batch, 14] = 10 latent values,
    log(E / 100 GeV), polar angle / 90 deg, geometry one-hot [barrel, endcap]) and writes the sidecar JSON.
-   The voxel threshold in the sidecar is chosen so that the mean number of non-empty voxels matches the
-   training showers.
+   The voxel threshold in the sidecar (a fraction of the particle energy, the dropped energy given back to the
+   kept voxels) is chosen so that the mean number of non-empty voxels matches the training showers.
 
 Why a VAE: one decoder pass per shower (a diffusion model needs tens of passes, a flow over 3,200 voxels is
 large), it trains in minutes on two CPU cores, and it is the model kind Par04 and DDFastShowerML run, so the
@@ -41,7 +41,7 @@ SECTIONS = ["ECalBarrel", "ECalEndcap"]
 E_MIN, E_MAX, E_NORM = 1.0, 100.0, 100.0
 
 
-def sidecar(min_voxel_mev: float, description: str) -> dict:
+def sidecar(min_voxel_fraction: float, description: str) -> dict:
     """The sidecar of the exported model (the format is in the README, 'Fast shower simulation')."""
     return {
         "description": description,
@@ -57,7 +57,13 @@ def sidecar(min_voxel_mev: float, description: str) -> dict:
             "angle": {"definition": "polar", "unit": "deg", "divide_by": 90.0},
             "geometry": {"one_hot": {"ECalBarrel": [1, 0], "ECalEndcap": [0, 1]}},
             "inputs": [{"name": "input", "content": ["latent", "energy", "angle", "geometry"]}],
-            "output": {"name": "output", "kind": "fractions", "scale": 1.0, "min_voxel_energy_mev": min_voxel_mev},
+            "output": {
+                "name": "output",
+                "kind": "fractions",
+                "scale": 1.0,
+                "min_voxel_fraction": min_voxel_fraction,
+                "renormalise": True,
+            },
         },
     }
 
@@ -71,7 +77,9 @@ def gun(n: int, rng: np.random.Generator, region: str | None = None) -> tuple[np
     elif region == "endcap":
         cos_t = rng.uniform(0.8, 0.97, n) * rng.choice([-1, 1], n)
     else:
-        cos_t = np.where(rng.random(n) < 0.5, rng.uniform(-0.7, 0.7, n), rng.uniform(0.72, 0.98, n) * rng.choice([-1, 1], n))
+        cos_t = np.where(
+            rng.random(n) < 0.5, rng.uniform(-0.7, 0.7, n), rng.uniform(0.72, 0.98, n) * rng.choice([-1, 1], n)
+        )
     phi = rng.uniform(0, 2 * np.pi, n)
     sin_t = np.sqrt(1 - cos_t**2)
     return pdg, energy, np.stack([sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t], axis=1)
@@ -94,7 +102,9 @@ def mesh_showers(geometry, pdg, energy, direction, rng, chunk: int = 500) -> dic
         rel = pos - point[sel][owner]
         lz = np.sum(rel * z[owner], axis=1)
         lr = np.hypot(np.sum(rel * x[owner], axis=1), np.sum(rel * y[owner], axis=1))
-        lphi = np.mod(np.arctan2(np.sum(rel * y[owner], axis=1), np.sum(rel * x[owner], axis=1)) - MESH.phi_offset, 2 * np.pi)
+        lphi = np.mod(
+            np.arctan2(np.sum(rel * y[owner], axis=1), np.sum(rel * x[owner], axis=1)) - MESH.phi_offset, 2 * np.pi
+        )
         ir = np.floor(lr / MESH.size_r).astype(np.int64)
         ip = np.minimum(np.floor(lphi / (2 * np.pi) * MESH.n_phi).astype(np.int64), MESH.n_phi - 1)
         iz = np.floor(lz / MESH.size_z).astype(np.int64)
@@ -134,11 +144,11 @@ class ShowerVAE(nn.Module):
         return torch.exp(log_shape + log_total[:, None])
 
 
-def train(out: Path, n_train: int = 16000, epochs: int = 20, seed: int = 3) -> dict:
+def train(out: Path, n_train: int = 16000, epochs: int = 40, seed: int = 3, threads: int = 1) -> dict:
     """Simulate, train, export ONNX + sidecar; returns a summary."""
     t0 = time.perf_counter()
     torch.manual_seed(seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)
     geometry = CalorimeterGeometry.load("toy_calo")
     data = mesh_showers(geometry, *gun(n_train, rng), rng)
@@ -174,20 +184,20 @@ def train(out: Path, n_train: int = 16000, epochs: int = 20, seed: int = 3) -> d
             opt.zero_grad()
             loss.backward()
             opt.step()
-            tot += float(loss) * len(i)
+            tot += float(loss.detach()) * len(i)
         sched.step()
         print(f"epoch {epoch + 1}/{epochs}: loss {tot / n:.4f}", flush=True)
     model.eval()
-    # voxel threshold: the mean number of non-empty voxels of generated showers equals the training showers'
+    # voxel threshold (a fraction of the particle energy: the full simulation's showers are made of a fixed number
+    # of spots) such that generated showers have as many non-empty voxels as the training showers on average;
+    # the dropped energy is given back to the kept voxels (renormalise), so the response is unchanged
     with torch.no_grad():
         m = min(n, 4000)
         gen = model(torch.cat([torch.randn(m, LATENT), x_cond[:m]], dim=1)).numpy()
-    energy = data["energy"][keep][:m]
-    gen_e = gen * energy[:, None]
     true_count = float((vox[:m] > 0).sum(1).mean())
-    cuts = np.geomspace(1e-7, 1e-1, 200)
-    counts = np.array([(gen_e > c).sum(1).mean() for c in cuts])
-    threshold_gev = float(cuts[np.argmin(np.abs(counts - true_count))])
+    cuts = np.geomspace(1e-7, 1e-1, 300)
+    counts = np.array([(gen >= c).sum(1).mean() for c in cuts])
+    threshold = float(cuts[np.argmin(np.abs(counts - true_count))])
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     torch.onnx.export(
@@ -206,7 +216,7 @@ def train(out: Path, n_train: int = 16000, epochs: int = 20, seed: int = 3) -> d
         f"train_fastsim.py seed {seed}, {n} showers, {epochs} epochs"
     )
     side = out.with_suffix(".json")
-    side.write_text(json.dumps(sidecar(threshold_gev * 1e3, desc), indent=2) + "\n")
+    side.write_text(json.dumps(sidecar(threshold, desc), indent=2) + "\n")
     summary = {
         "showers": int(n),
         "epochs": epochs,
@@ -214,7 +224,7 @@ def train(out: Path, n_train: int = 16000, epochs: int = 20, seed: int = 3) -> d
         "simulation_s": round(t_sim, 1),
         "total_s": round(time.perf_counter() - t0, 1),
         "mean_voxels_hit_train": true_count,
-        "voxel_threshold_mev": threshold_gev * 1e3,
+        "voxel_threshold_fraction": threshold,
         "mean_visible_fraction_train": float(total.mean()),
         "mean_visible_fraction_generated": float(gen.sum(1).mean()),
     }
@@ -226,10 +236,11 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path("k4mlinference/models/fastsim_toy_calo.onnx"))
     ap.add_argument("--showers", type=int, default=16000)
-    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core machine)")
     ap.add_argument("--seed", type=int, default=3)
     a = ap.parse_args(argv)
-    train(a.out, a.showers, a.epochs, a.seed)
+    train(a.out, a.showers, a.epochs, a.seed, a.threads)
 
 
 if __name__ == "__main__":

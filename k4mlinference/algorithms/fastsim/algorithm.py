@@ -127,7 +127,12 @@ class FastCaloSim(MultiTransformer):
             rest = np.nonzero(~mask)[0]
             if len(rest):
                 dep = simulate(
-                    self.geometry, k.vertex[rest], k.p[rest], k.energy[rest], k.pdg[rest], event_rng(self.Seed + 1, number)
+                    self.geometry,
+                    k.vertex[rest],
+                    k.p[rest],
+                    k.energy[rest],
+                    k.pdg[rest],
+                    event_rng(self.Seed + 1, number),
                 )
                 pos = np.concatenate([pos, dep.positions])
                 e = np.concatenate([e, dep.energies])

@@ -47,6 +47,4 @@ def simulate(geo, vertex, momentum, energy, pdg, rng, params=None) -> Deposits:
     u /= np.linalg.norm(u, axis=1, keepdims=True)
     v = np.cross(dirs, u)
     pos = np.repeat(point[use], m, axis=0) + dirs * depth[:, None] + u * lateral[:, :1] + v * lateral[:, 1:]
-    return Deposits(
-        pos, np.repeat(e / m, m) * response, np.repeat(use, m), np.linalg.norm(pos, axis=1) / C_MM_PER_NS
-    )
+    return Deposits(pos, np.repeat(e / m, m) * response, np.repeat(use, m), np.linalg.norm(pos, axis=1) / C_MM_PER_NS)

@@ -13,7 +13,8 @@ README, "Fast shower simulation"). Everything model-specific lives there, so a m
 - `inputs`: the model inputs in order, each a list of the parts concatenated into it
   (`latent`, `energy`, `angle`, `geometry`): one tensor [1, 14] for Par04, four inputs for other models.
 - `output`: which model output, `fractions` (of the particle energy) or `energies` (in `unit`), a scale,
-  and a voxel threshold.
+  voxel thresholds (absolute in MeV and/or as a fraction of the particle energy) and whether the energy of
+  dropped voxels is given back to the kept ones (`renormalise`).
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ class FastSimSpec:
     output_unit: str = "GeV"
     output_scale: float = 1.0
     min_voxel_energy: float = 0.0  # GeV; voxels below are dropped
+    min_voxel_fraction: float = 0.0  # of the particle energy; voxels below are dropped
+    renormalise: bool = False  # after dropping voxels, scale the rest back to the shower's total
     description: str = ""
 
     def part_size(self, part: str) -> int:
@@ -175,10 +178,15 @@ class FastSimSpec:
             e = out * (self.output_scale * np.asarray(energy, float))[:, None]
         else:
             e = out * (self.output_scale / ENERGY_UNITS[self.output_unit])
-        e = self.mesh.to_rpz(e)
-        if self.min_voxel_energy > 0:
-            e = np.where(e >= self.min_voxel_energy, e, 0.0)
-        return np.clip(e, 0.0, None)
+        e = np.clip(e, 0.0, None)
+        if self.min_voxel_energy > 0 or self.min_voxel_fraction > 0:
+            cut = np.maximum(self.min_voxel_energy, self.min_voxel_fraction * np.asarray(energy, float))[:, None]
+            kept = np.where(e >= cut, e, 0.0)
+            if self.renormalise:
+                before, after = e.sum(axis=1), kept.sum(axis=1)
+                kept *= np.divide(before, after, out=np.ones_like(before), where=after > 0)[:, None]
+            e = kept
+        return self.mesh.to_rpz(e)
 
     # ------------------------------------------------------------------ checks against the loaded model
     def check_model(self, model: Any) -> str:
@@ -281,6 +289,8 @@ def parse_fastsim(data: dict[str, Any], path: str | Path = "sidecar") -> FastSim
             output_unit=str(out.get("unit", "GeV")),
             output_scale=float(out.get("scale", 1.0)),
             min_voxel_energy=float(out.get("min_voxel_energy_mev", 0.0)) / 1e3,
+            min_voxel_fraction=float(out.get("min_voxel_fraction", 0.0)),
+            renormalise=bool(out.get("renormalise", False)),
             description=str(data.get("description", "")),
         )
     except (KeyError, TypeError, ValueError) as e:
