@@ -159,12 +159,13 @@ def test_trigger_decisions():
     assert mask.tolist() == [True, False, False, True, True, True, True]
 
 
+@pytest.mark.parametrize("spots", [0, 400])
 @pytest.mark.parametrize(
     "vertex, direction", [([0.0, 0.0, 500.0], [1.0, 0.0, 0.0]), ([400.0, -200.0, 0.0], [0.0, 0.0, -1.0])]
 )
-def test_mesh_to_cell_energy_conservation(edm, vertex, direction):
-    """Every voxel of a mesh inside the calorimeter (perpendicular entry, 68 mm of the 200 mm deep EM section)
-    ends up in a cell: sum of cell energies = sum of voxel energies (times the sampling fraction, without sampling
+def test_mesh_to_cell_energy_conservation(edm, vertex, direction, spots):
+    """Every voxel (or spot drawn from the voxels) of a mesh inside the calorimeter (perpendicular entry, 68 mm of
+    the 200 mm deep EM section) ends up in a cell: sum of cell energies = sum of voxel energies (times the sampling fraction, without sampling
     fluctuations)."""
     geometry = CalorimeterGeometry.load("toy_calo")
     mesh = Mesh(18, 50, 20, DR, DZ, phi_offset=-math.pi)
@@ -172,9 +173,10 @@ def test_mesh_to_cell_energy_conservation(edm, vertex, direction):
     entry, section, _ = geometry.entry(np.array([vertex]), d)
     assert section[0] >= 0
     energies = np.random.default_rng(1).exponential(0.01, (1, 18, 50, 20))
-    pos, e, owner = voxels_to_deposits(mesh, entry, d, energies)
+    pos, e, owner = voxels_to_deposits(mesh, entry, d, energies, spots, np.random.default_rng(2))
+    assert len(e) == (spots or energies.size)  # one deposit per voxel, or `spots` equal-energy spots
     hits, _ = deposits_to_hits(geometry, pos, e, owner, np.zeros(len(e)), np.full(len(e), 11))
-    assert len(hits) < e.size  # voxels were summed into cells
+    assert len(hits) < len(e)  # deposits were summed into cells
     f = float(geometry.material_constant(section, "sampling_fraction")[0])  # the readout sees a fraction f
     assert float(np.sum(hits.view("energy"), dtype=np.float64)) == pytest.approx(f * float(energies.sum()), rel=1e-6)
 

@@ -39,12 +39,14 @@ class ParticleKinematics:
             self.pdg = np.zeros(0, np.int32)
             self.p = self.vertex = np.zeros((0, 3))
             self.mass = self.energy = np.zeros(0)
+            self.status = np.zeros(0, np.int32)
         else:
             d = particles.data_view()
             self.pdg = np.array(d["PDG"])
             self.p = np.stack([d["momentum"][a] for a in "xyz"], axis=1).astype(float)
             self.vertex = np.stack([d["vertex"][a] for a in "xyz"], axis=1).astype(float)
             self.mass = np.array(d["mass"], float)
+            self.status = np.array(d["generatorStatus"])
             self.energy = np.sqrt(np.sum(self.p**2, axis=1) + self.mass**2)
 
     @property
@@ -73,6 +75,7 @@ class FastCaloSim(MultiTransformer):
     EnergyMax = Property(100.0, doc="trigger: maximum kinetic energy [GeV]")
     Sections = Property(["ECalBarrel", "ECalEndcap"], element_type=str, doc="trigger: sections entered (empty: any)")
     FullSimUntriggered = Property(True, doc="simulate untriggered particles with the parametrised simulation")
+    GeneratorStatus = Property(1, doc="only MCParticles with this generatorStatus are simulated (-1: all)")
     SamplingFluctuations = Property(True, doc="apply the readout's sampling fluctuations to the cells (as full sim)")
     BatchSize = Property(64, doc="events per block: all their triggered particles go to the model in one call")
     Seed = Property(11, doc="random seed (combined with the event number)")
@@ -95,6 +98,8 @@ class FastCaloSim(MultiTransformer):
         numbers = self.event_numbers if len(self.event_numbers) == len(events) else [self.event_number] * len(events)
         kin = [ParticleKinematics(ev[0]) for ev in events]
         decisions = [self.trigger.decide(self.geometry, k.pdg, k.kinetic, k.vertex, k.p) for k in kin]
+        if int(self.GeneratorStatus) >= 0:  # as the parametrised simulation: only particles of that status
+            decisions = [(m & (k.status == int(self.GeneratorStatus)), p, s) for k, (m, p, s) in zip(kin, decisions)]
         # Model: condition + latent for every triggered particle of the block; Inference: one call
         feeds, shower_sets = [], []
         for number, k, (mask, point, section) in zip(numbers, kin, decisions):
@@ -121,10 +126,14 @@ class FastCaloSim(MultiTransformer):
         pos, e, owner = np.zeros((0, 3)), np.zeros(0), np.zeros(0, np.int64)
         if len(idx):
             voxels = self.spec.voxel_energies(out[self.output_name], k.kinetic[idx])
-            pos, e, shower = voxels_to_deposits(self.spec.mesh, point[idx], k.p[idx], voxels)
+            spots = self.spec.spots_per_shower
+            rng = event_rng(self.Seed + 3, number) if spots else None
+            pos, e, shower = voxels_to_deposits(self.spec.mesh, point[idx], k.p[idx], voxels, spots, rng)
             owner = idx[shower]
         if self.FullSimUntriggered:
             rest = np.nonzero(~mask)[0]
+            if int(self.GeneratorStatus) >= 0:
+                rest = rest[k.status[rest] == int(self.GeneratorStatus)]
             if len(rest):
                 dep = simulate(
                     self.geometry,

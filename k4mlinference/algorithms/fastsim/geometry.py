@@ -5,8 +5,9 @@ calorimeter, x and y the unit vectors of increasing polar angle and azimuth of t
 the mesh with rotateZ(-phi) then rotateY(-theta) and uses the inverse; this is the same basis). A voxel at
 (r, phi, z) sits at entry + r cos(phi) x + r sin(phi) y + z * direction, with phi measured from the mesh's
 `phi_offset` (a sidecar field: Par04 centres cell j at (j + 0.5) 2 pi / n_phi - pi, i.e. offset -180 deg).
-One deposit per non-empty voxel at its centre, as Par04 and DDFastShowerML make their hits; the cells are
-then found by the detector geometry's `locate` in `deposits_to_hits`.
+One deposit per non-empty voxel at its centre, as Par04 and DDFastShowerML make their hits (or, when the sidecar
+asks for `spots_per_shower`, that many equal-energy spots drawn from the voxel energies); the cells are then found
+by the detector geometry's `locate` in `deposits_to_hits`.
 """
 
 from __future__ import annotations
@@ -58,13 +59,41 @@ def voxel_positions(mesh: Mesh, entry: np.ndarray, direction: np.ndarray) -> np.
 
 
 def voxels_to_deposits(
-    mesh: Mesh, entry: np.ndarray, direction: np.ndarray, energies: np.ndarray
+    mesh: Mesh,
+    entry: np.ndarray,
+    direction: np.ndarray,
+    energies: np.ndarray,
+    spots: int = 0,
+    rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Non-empty voxels of n showers -> (positions [m, 3] mm, energies [m], shower index [m])."""
-    shower, ir, ip, iz = np.nonzero(energies > 0)
+    """Voxel energies [n, n_r, n_phi, n_z] of n showers -> (positions [m, 3] mm, energies [m], shower index [m]).
+
+    spots = 0: one deposit per non-empty voxel at its centre (Par04, DDFastShowerML). spots = N > 0: each shower
+    becomes N equal-energy deposits, the number per voxel drawn from the multinomial of the voxel energies and
+    each placed uniformly inside its voxel, so a shower has the granularity of a simulation made of N energy
+    spots; the shower's energy is kept exactly either way."""
+    if spots > 0:
+        flat = energies.reshape(len(energies), -1)
+        total = flat.sum(axis=1)
+        ok = total > 0
+        p = np.divide(flat, total[:, None], out=np.zeros_like(flat), where=ok[:, None])
+        p[~ok, 0] = 1.0
+        counts = rng.multinomial(spots, p) * ok[:, None]
+        shower, voxel = np.nonzero(counts)
+        n = counts[shower, voxel]
+        shower, voxel = np.repeat(shower, n), np.repeat(voxel, n)
+        ir, ip, iz = np.unravel_index(voxel, energies.shape[1:])
+        u = rng.random((len(shower), 3))
+        r = (ir + u[:, 0]) * mesh.size_r
+        phi = (ip + u[:, 1]) * (2 * np.pi / mesh.n_phi) + mesh.phi_offset
+        local = np.stack([r * np.cos(phi), r * np.sin(phi), (iz + u[:, 2]) * mesh.size_z], axis=1)
+        e = (total / spots)[shower]
+    else:
+        shower, ir, ip, iz = np.nonzero(energies > 0)
+        local = mesh.local_centres()[ir, ip, iz]  # [m, 3]
+        e = energies[shower, ir, ip, iz]
     if len(shower) == 0:
         return np.zeros((0, 3)), np.zeros(0), np.zeros(0, np.int64)
-    local = mesh.local_centres()[ir, ip, iz]  # [m, 3]
     x, y, z = shower_frame(direction)
     pos = entry[shower] + local[:, :1] * x[shower] + local[:, 1:2] * y[shower] + local[:, 2:] * z[shower]
-    return pos, energies[shower, ir, ip, iz], shower
+    return pos, e, shower

@@ -14,7 +14,8 @@ README, "Fast shower simulation"). Everything model-specific lives there, so a m
   (`latent`, `energy`, `angle`, `geometry`): one tensor [1, 14] for Par04, four inputs for other models.
 - `output`: which model output, `fractions` (of the particle energy) or `energies` (in `unit`), a scale,
   voxel thresholds (absolute in MeV and/or as a fraction of the particle energy) and whether the energy of
-  dropped voxels is given back to the kept ones (`renormalise`).
+  dropped voxels is given back to the kept ones (`renormalise`), and `spots_per_shower` (deposit each shower
+  as that many equal-energy spots drawn from the voxel energies instead of one deposit per voxel).
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ class FastSimSpec:
     min_voxel_energy: float = 0.0  # GeV; voxels below are dropped
     min_voxel_fraction: float = 0.0  # of the particle energy; voxels below are dropped
     renormalise: bool = False  # after dropping voxels, scale the rest back to the shower's total
+    spots_per_shower: int = 0  # > 0: the shower is deposited as that many equal-energy spots drawn from the voxels
     description: str = ""
 
     def part_size(self, part: str) -> int:
@@ -291,6 +293,7 @@ def parse_fastsim(data: dict[str, Any], path: str | Path = "sidecar") -> FastSim
             min_voxel_energy=float(out.get("min_voxel_energy_mev", 0.0)) / 1e3,
             min_voxel_fraction=float(out.get("min_voxel_fraction", 0.0)),
             renormalise=bool(out.get("renormalise", False)),
+            spots_per_shower=int(out.get("spots_per_shower", 0)),
             description=str(data.get("description", "")),
         )
     except (KeyError, TypeError, ValueError) as e:
