@@ -15,6 +15,7 @@ critical energy, effective Z, sampling fraction and stochastic term, MIP energy 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import numpy as np
 import yaml
 
 from k4mlinference.detector.cellid import BitFieldCoder
+from k4mlinference.framework.properties import Property
 
 GEOMETRY_DIR = Path(__file__).resolve().parent / "geometries"
 MATERIAL_KEYS = (
@@ -80,11 +82,12 @@ class Section:
     def n_phi(self) -> int:
         return max(int(round(2 * np.pi * self.inner_radius / self.cell_size)), 1)
 
-    def contains(self, pos: np.ndarray) -> np.ndarray:
-        r = np.hypot(pos[:, 0], pos[:, 1])
+    def contains(self, pos: np.ndarray, r: np.ndarray | None = None, az: np.ndarray | None = None) -> np.ndarray:
+        """Whether points [n, 3] lie in this section (r = hypot(x, y) and az = |z| may be passed in)."""
+        r = np.hypot(pos[:, 0], pos[:, 1]) if r is None else r
+        az = np.abs(pos[:, 2]) if az is None else az
         if self.kind == "barrel":
-            return (r >= self.inner_radius) & (r < self.outer_radius) & (np.abs(pos[:, 2]) < self.outer_z)
-        az = np.abs(pos[:, 2])
+            return (r >= self.inner_radius) & (r < self.outer_radius) & (az < self.outer_z)
         return (az >= self.inner_z) & (az < self.outer_z) & (r >= self.inner_radius) & (r < self.outer_radius)
 
     def cell_ids(self, pos: np.ndarray) -> np.ndarray:
@@ -211,8 +214,9 @@ class CalorimeterGeometry:
         """Index of the section holding each point (-1: in no section)."""
         pos = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
         out = np.full(len(pos), -1, dtype=np.int64)
-        for i, s in enumerate(self.sections):
-            out[(out < 0) & s.contains(pos)] = i
+        r, az = np.hypot(pos[:, 0], pos[:, 1]), np.abs(pos[:, 2])
+        for i, s in enumerate(self.sections):  # sections do not overlap
+            out[s.contains(pos, r, az)] = i
         return out
 
     def locate(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -244,6 +248,11 @@ class CalorimeterGeometry:
             if sel.any():
                 out[sel] = s.centres(cell_ids[sel])
         return out
+
+    def em_scale(self, cell_ids: np.ndarray, visible: np.ndarray) -> np.ndarray:
+        """EM-scale energies of cells from their visible energies: divided by the section's sampling fraction."""
+        f = self.material_constant(self.section_of_cells(np.asarray(cell_ids, dtype=np.uint64)), "sampling_fraction")
+        return np.asarray(visible, dtype=np.float64) / np.nan_to_num(f, nan=1.0)
 
     def material_constant(self, section_index: np.ndarray, key: str) -> np.ndarray:
         """A material constant (`X0`, `sampling_fraction`, ...) per section index (NaN for -1)."""
@@ -303,3 +312,19 @@ class CalorimeterGeometry:
         x0 = np.concatenate([np.zeros((len(start), 1)), np.cumsum(np.nan_to_num(x0), axis=1)], axis=1)
         lam = np.concatenate([np.zeros((len(start), 1)), np.cumsum(np.nan_to_num(lam), axis=1)], axis=1)
         return np.append(s, length), x0, lam, sec
+
+
+@functools.lru_cache(maxsize=8)
+def load_geometry(name_or_path: str) -> CalorimeterGeometry:
+    """CalorimeterGeometry.load, once per name in a process (algorithms share one instance)."""
+    return CalorimeterGeometry.load(name_or_path)
+
+
+class GeometryUser:
+    """Algorithm mixin: a `Geometry` property (shipped geometry name or YAML path) and the loaded `geometry`."""
+
+    Geometry = Property("toy_calo", doc="calorimeter geometry: a shipped name (toy_calo) or a YAML file")
+
+    @property
+    def geometry(self) -> CalorimeterGeometry:
+        return load_geometry(str(self.Geometry))

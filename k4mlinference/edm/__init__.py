@@ -15,6 +15,7 @@ from typing import Any
 
 from k4mlinference.edm.columns import (
     ColumnReader,
+    best_links,
     build_collection,
     build_one_to_many,
     directions,
@@ -100,6 +101,7 @@ __all__ = [
     "ColumnReader",
     "Frame",
     "ViewInvalidatedError",
+    "best_links",
     "build_collection",
     "build_one_to_many",
     "collection_class",

@@ -273,3 +273,22 @@ def reading(coll: Any) -> Iterator[ColumnReader]:
         yield reader
     finally:
         reader.release()
+
+
+def best_links(links: Any, n_from: int) -> tuple[np.ndarray, np.ndarray]:
+    """For a podio link collection: per `from` element (0..n_from-1) the `to` index of its highest-weight link
+    and that weight (-1 and 0 where an element has no link)."""
+    best = np.full(n_from, -1, dtype=np.int64)
+    weight = np.zeros(n_from)
+    if len(links) == 0:
+        return best, weight
+    w = np.array(links.view("weight"), dtype=np.float64)
+    frm = np.array(links.relation_view("from")["index"], dtype=np.int64)
+    to = np.array(links.relation_view("to")["index"], dtype=np.int64)
+    order = np.lexsort((w, frm))  # per `from`, the highest weight last
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = frm[order][1:] != frm[order][:-1]
+    sel = order[last]
+    sel = sel[(frm[sel] >= 0) & (frm[sel] < n_from)]
+    best[frm[sel]], weight[frm[sel]] = to[sel], w[sel]
+    return best, weight
