@@ -53,10 +53,11 @@ def test_k4run_fastsim_options_hits_and_contributions_read_back(tmp_path):
         assert (end > begin).all() and end[-1] == len(e_contrib)
         assert ((particle >= 0) & (particle < len(mc_pdg[i]))).all()
     assert n_with_hits >= 30
-    # the chain ran to the end: PID particles exist for events with a cluster
-    assert "CaloPIDProbabilities" in [k.split("/")[0] for k in events.keys()] or any(
-        k.startswith("CaloPID") for k in events.keys()
-    )
+    # the chain ran to the end: two ParticleIDs (pion, electron) per reconstructed particle
+    n_particles = sum(len(x) for x in events["CaloPIDParticles/CaloPIDParticles.energy"].array(library="np"))
+    pid_pdg = np.concatenate(list(events["CaloPIDs/CaloPIDs.PDG"].array(library="np")))
+    assert n_particles >= 30 and len(pid_pdg) == 2 * n_particles
+    assert sorted(set(pid_pdg.tolist())) == [11, 211]
 
 
 def test_shipped_model_sidecar_fits_the_model():

@@ -30,9 +30,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from k4mlinference.algorithms.fastsim.detector_adapter import simulate
 from k4mlinference.algorithms.fastsim.geometry import entry_angles, shower_frame
 from k4mlinference.algorithms.fastsim.model import Mesh
+from k4mlinference.algorithms.sim.showers import simulate
 from k4mlinference.detector import CalorimeterGeometry
 
 MESH = Mesh(n_r=20, n_phi=8, n_z=25, size_r=5.0, size_z=10.0, order=("r", "phi", "z"), phi_offset=-np.pi)

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from k4mlinference.algorithms.fastsim.detector_adapter import simulate
 from k4mlinference.algorithms.fastsim.geometry import entry_angles, voxels_to_deposits
 from k4mlinference.algorithms.fastsim.model import FastSimSpec, load_fastsim_sidecar
 from k4mlinference.algorithms.fastsim.trigger import Trigger
 from k4mlinference.algorithms.sim.hits import deposits_to_hits
-from k4mlinference.detector import CalorimeterGeometry
+from k4mlinference.algorithms.sim.showers import ShowerParameters, simulate
+from k4mlinference.detector import GeometryUser, encoding_key
 from k4mlinference.framework import Input, MultiTransformer, Output, Property
 from k4mlinference.framework.seeding import event_rng
 from k4mlinference.inference import InferenceEngine, load_model
@@ -54,7 +54,7 @@ class ParticleKinematics:
         return self.energy - self.mass
 
 
-class FastCaloSim(MultiTransformer):
+class FastCaloSim(GeometryUser, MultiTransformer):
     """ML fast shower simulation (DDFastShowerML / Par04 style): triggered particles (PDG, kinetic-energy window,
     entering the listed calorimeter sections) get showers from a generative model declared by its sidecar JSON,
     all triggered particles of a block of BatchSize events in one model call; voxels of the r x phi x z mesh are
@@ -69,7 +69,6 @@ class FastCaloSim(MultiTransformer):
     )
     ModelPath = Property("", doc="shower model (.onnx / .pt / .pt2); empty: the shipped fastsim_toy_calo.onnx")
     SidecarPath = Property("", doc="sidecar JSON with the 'fastsim' section; empty: <model>.json")
-    Geometry = Property("toy_calo", doc="detector geometry name or file")
     PDG = Property([11, -11, 22], doc="PDG codes simulated fast (empty: all)")
     EnergyMin = Property(1.0, doc="trigger: minimum kinetic energy [GeV]")
     EnergyMax = Property(100.0, doc="trigger: maximum kinetic energy [GeV]")
@@ -87,9 +86,14 @@ class FastCaloSim(MultiTransformer):
         self.model = load_model(str(model_path), sidecar=False, shared=True)
         self.output_name = self.spec.check_model(self.model)
         self.engine = InferenceEngine(self.model, batch_size=0)  # the whole block in one call
-        self.geometry = CalorimeterGeometry.load(self.Geometry)
+        self.params = (
+            ShowerParameters()
+        )  # the parametrised simulation of untriggered particles, as SimpleCalorimeterSim
         self.trigger = Trigger(list(self.PDG), float(self.EnergyMin), float(self.EnergyMax), list(self.Sections))
         self.showers = 0  # fast showers made (for timing per shower)
+
+    def file_metadata(self) -> dict[str, str]:
+        return {encoding_key(self.OutputHits): self.geometry.encoding}
 
     def __call__(self, particles):
         return self.process_batch([(particles,)])[0]
