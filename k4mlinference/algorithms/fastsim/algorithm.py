@@ -11,6 +11,7 @@ per cell and particle, linked to the MCParticle) and everything downstream are t
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +92,7 @@ class FastCaloSim(GeometryUser, MultiTransformer):
         )  # the parametrised simulation of untriggered particles, as SimpleCalorimeterSim
         self.trigger = Trigger(list(self.PDG), float(self.EnergyMin), float(self.EnergyMax), list(self.Sections))
         self.showers = 0  # fast showers made (for timing per shower)
+        self.inference_seconds = 0.0  # time inside the model calls
 
     def file_metadata(self) -> dict[str, str]:
         return {encoding_key(self.OutputHits): self.geometry.encoding}
@@ -118,7 +120,9 @@ class FastCaloSim(GeometryUser, MultiTransformer):
                 )
             )
             shower_sets.append(idx)
+        t0 = time.perf_counter()
         outputs = self.engine.run_events(feeds) if any(len(i) for i in shower_sets) else [None] * len(events)
+        self.inference_seconds += time.perf_counter() - t0
         results = []
         for number, ev, k, (mask, point, _), idx, out in zip(numbers, events, kin, decisions, shower_sets, outputs):
             results.append(self.hits_for_event(ev[0], number, k, mask, point, idx, out))
