@@ -278,7 +278,7 @@ def plots(samples: dict, metrics: dict, out: Path) -> list[str]:
 def markdown_table(report: dict) -> str:
     """The README's table: fast - full per point, each with its statistical uncertainty."""
     keys = [
-        ("response", "response", 1e2, "%"),
+        ("response", "response (relative)", 1e2, "%"),
         ("resolution", "resolution", 1e2, "%"),
         ("mean_depth_mm", "mean depth", 1.0, " mm"),
         ("mean_radius_mm", "mean radius", 1.0, " mm"),
@@ -289,7 +289,11 @@ def markdown_table(report: dict) -> str:
     lines.append("|---" * (2 + len(keys)) + "|")
     for region, per_e in report["metrics"].items():
         for e, m in per_e.items():
-            cells = [f"{m[k]['diff'] * f:+.2f} +- {m[k]['diff_err'] * f:.2f}{u}" for k, _, f, u in keys]
+            rel = {"response": 1.0 / m["response"]["full"]}  # response: relative difference
+            cells = [
+                f"{m[k]['diff'] * f * rel.get(k, 1.0):+.2f} +- {m[k]['diff_err'] * f * rel.get(k, 1.0):.2f}{u}"
+                for k, _, f, u in keys
+            ]
             lines.append(f"| {region} | {e} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
