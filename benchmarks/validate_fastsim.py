@@ -262,10 +262,13 @@ def plots(samples: dict, metrics: dict, out: Path) -> list[str]:
     for row, region in enumerate(REGIONS):
         for col, e in enumerate(ENERGIES):
             ax = axes[row, col]
+            bins = np.logspace(-7, 0, 29)
             for kind in ("full", "fast"):
-                ax.hist(samples[(kind, region, e)]["p_electron"], bins=25, range=(0, 1), histtype="step", label=kind)
-            ax.set_title(f"{region}, {e:g} GeV: PID output")
-            ax.set_xlabel("electron probability")
+                p = samples[(kind, region, e)]["p_electron"]
+                ax.hist(np.clip(1.0 - p[np.isfinite(p)], 1e-7, 1.0), bins=bins, histtype="step", label=kind)
+            ax.set_title(f"{region}, {e:g} GeV electrons: PID output")
+            ax.set_xlabel("1 - electron probability")
+            ax.set_xscale("log")
             ax.set_yscale("log")
             ax.legend()
     fig.tight_layout()
