@@ -87,11 +87,22 @@ def particles_producer(momenta: list[tuple[float, float, float]], pdg: int = 11)
     return Particles("Particles")
 
 
-def par04_voxel_global(entry: np.ndarray, theta: float, phi: float, ir: int, ip: int, iz: int) -> np.ndarray:
+def par04_voxel_global(
+    entry: np.ndarray,
+    theta: float,
+    phi: float,
+    ir: int,
+    ip: int,
+    iz: int,
+    dr: float = DR,
+    dz: float = DZ,
+    n_phi: int = NPHI,
+    offset: float = -math.pi,
+) -> np.ndarray:
     """Par04's voxel placement written out by hand: pos0 + R_z(phi) R_y(theta) (r cos a, r sin a, z)."""
-    r = (ir + 0.5) * DR
-    a = (ip + 0.5) * 2 * math.pi / NPHI - math.pi
-    local = np.array([r * math.cos(a), r * math.sin(a), (iz + 0.5) * DZ])
+    r = (ir + 0.5) * dr
+    a = (ip + 0.5) * 2 * math.pi / n_phi + offset
+    local = np.array([r * math.cos(a), r * math.sin(a), (iz + 0.5) * dz])
     ry = np.array([[math.cos(theta), 0, math.sin(theta)], [0, 1, 0], [-math.sin(theta), 0, math.cos(theta)]])
     rz = np.array([[math.cos(phi), -math.sin(phi), 0], [math.sin(phi), math.cos(phi), 0], [0, 0, 1]])
     return entry + rz @ ry @ local
@@ -238,12 +249,13 @@ def test_calochallenge_order_round_trip():
     np.testing.assert_array_equal(mesh.from_rpz(rpz), flat_out)
 
 
-def test_four_input_model_runs_with_a_dynamic_batch(tmp_path, edm):
-    """A model with separate latent / energy / angle / geometry inputs and a dynamic batch: one call per block."""
-    n_vox = 4 * 4 * 5
-    w = np.zeros((1, n_vox), np.float32)
-    w[0, 0] = 1.0  # r=0 phi=0 z=0 (order z, phi, r: index 0 either way) gets energy/100 GeV
-    nodes = [helper.make_node("MatMul", ["energy", "W"], ["output"])]
+def test_four_input_calochallenge_order_model_one_call_and_placement(tmp_path, edm):
+    """A model with separate latent / energy / angle / geometry inputs, a dynamic batch and CaloChallenge's
+    flattening (layer, alpha, r with r fastest): one model call per block, energy in the expected cell."""
+    n_r, n_a, n_l = 4, 4, 5
+    layer, alpha, ring = 3, 2, 1
+    w = np.zeros((1, n_r * n_a * n_l), np.float32)
+    w[0, (layer * n_a + alpha) * n_r + ring] = 1.0  # this voxel gets energy / 100 GeV
     inputs = [
         helper.make_tensor_value_info("latent", TensorProto.FLOAT, ["batch", 3]),
         helper.make_tensor_value_info("energy", TensorProto.FLOAT, ["batch", 1]),
@@ -251,10 +263,10 @@ def test_four_input_model_runs_with_a_dynamic_batch(tmp_path, edm):
         helper.make_tensor_value_info("geometry", TensorProto.FLOAT, ["batch", 2]),
     ]
     graph = helper.make_graph(
-        nodes,
+        [helper.make_node("MatMul", ["energy", "W"], ["output"])],
         "four_inputs",
         inputs,
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", n_vox])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", n_r * n_a * n_l])],
         [numpy_helper.from_array(w, "W")],
     )
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -263,9 +275,13 @@ def test_four_input_model_runs_with_a_dynamic_batch(tmp_path, edm):
     onnx.save(m, str(path))
     side = {
         "fastsim": {
-            "mesh": {"size": {"r": 4, "phi": 4, "z": 5}, "cell_size_mm": {"r": 5.0, "z": 5.0}, "order": "z,phi,r"},
+            "mesh": {
+                "size": {"r": n_r, "phi": n_a, "z": n_l},
+                "cell_size_mm": {"r": 9.0, "z": 11.0},
+                "order": "z,phi,r",
+            },
             "latent": {"size": 3},
-            "energy": {"unit": "GeV", "divide_by": 100.0, "quantity": "kinetic"},
+            "energy": {"unit": "GeV", "divide_by": 100.0, "quantity": "total"},
             "angle": {"definition": "incidence", "unit": "rad", "divide_by": 1.5708},
             "geometry": {"one_hot": {"ECalBarrel": [1, 0], "ECalEndcap": [0, 1]}},
             "inputs": [
@@ -278,8 +294,46 @@ def test_four_input_model_runs_with_a_dynamic_batch(tmp_path, edm):
         }
     }
     path.with_suffix(".json").write_text(json.dumps(side))
-    fast = FastCaloSim("FastFourInputs", ModelPath=str(path), FullSimUntriggered=False, BatchSize=4)
-    momenta = [(10.0, 0.0, 0.0), (0.0, 30.0, 0.0), (0.0, 0.0, 0.5)]  # two barrel showers, one outside
-    res = run([particles_producer(momenta), fast], evt_max=4)
+    fast = FastCaloSim(
+        "FastFourInputs", ModelPath=str(path), FullSimUntriggered=False, SamplingFluctuations=False, BatchSize=4
+    )
+    theta, phi = math.radians(80.0), math.radians(200.0)
+    d = np.array([math.sin(theta) * math.cos(phi), math.sin(theta) * math.sin(phi), math.cos(theta)])
+    momenta = [tuple(10.0 * d), tuple(30.0 * d), (0.0, 0.0, 0.5)]  # two barrel showers, one below threshold
+    res = run([particles_producer(momenta), fast], evt_max=4, output=str(tmp_path / "four.root"))
     assert res.events == 4 and fast.showers == 8
     assert fast.engine.calls == 1  # all triggered particles of the 4 events in one model call
+    geometry = CalorimeterGeometry.load("toy_calo")
+    entry, section, _ = geometry.entry(np.zeros((1, 3)), d[None])
+    pos = par04_voxel_global(entry[0], theta, phi, ring, alpha, layer, 9.0, 11.0, n_a, 0.0)
+    cell, _ = geometry.locate(pos[None])
+    f = float(geometry.material_constant(section, "sampling_fraction")[0])
+    energy = np.hypot(np.linalg.norm(momenta[0]), 0.000511) + np.hypot(np.linalg.norm(momenta[1]), 0.000511)
+    import uproot
+
+    events = uproot.open(tmp_path / "four.root")["events"]
+    for c, e in zip(
+        events["SimCalorimeterHits/SimCalorimeterHits.cellID"].array(library="np"),
+        events["SimCalorimeterHits/SimCalorimeterHits.energy"].array(library="np"),
+    ):
+        assert c.tolist() == [int(cell[0])]
+        assert e[0] == pytest.approx(f * energy, rel=1e-5)
+
+
+def test_results_do_not_depend_on_the_batch_size(tmp_path, edm):
+    """Latent noise and spots are drawn per event: BatchSize=1 and BatchSize=5 give the same hits."""
+    from k4mlinference.algorithms.sim import ParticleGun
+
+    hits = []
+    for batch in (1, 5):
+        gun = ParticleGun(f"GunB{batch}", PDG=[11, 22, -211], EnergyMin=2.0, EnergyMax=30.0, ParticlesPerEvent=3)
+        fast = FastCaloSim(f"FastB{batch}", BatchSize=batch)
+        run([gun, fast], evt_max=5, output=str(tmp_path / f"b{batch}.root"))
+        import uproot
+
+        t = uproot.open(tmp_path / f"b{batch}.root")["events"]
+        hits.append([t[f"SimCalorimeterHits/SimCalorimeterHits.{m}"].array(library="np") for m in ("cellID", "energy")])
+        assert fast.showers > 0
+    for a, b in zip(*hits):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
