@@ -70,6 +70,7 @@ class FastCaloSim(GeometryUser, MultiTransformer):
     )
     ModelPath = Property("", doc="shower model (.onnx / .pt / .pt2); empty: the shipped fastsim_toy_calo.onnx")
     SidecarPath = Property("", doc="sidecar JSON with the 'fastsim' section; empty: <model>.json")
+    Device = Property("cpu", doc="cpu | cuda | cuda:N: where the model runs (falls back to CPU with a warning)")
     PDG = Property([11, -11, 22], doc="PDG codes simulated fast (empty: all)")
     EnergyMin = Property(1.0, doc="trigger: minimum kinetic energy [GeV]")
     EnergyMax = Property(100.0, doc="trigger: maximum kinetic energy [GeV]")
@@ -84,7 +85,7 @@ class FastCaloSim(GeometryUser, MultiTransformer):
         model_path = Path(self.ModelPath) if self.ModelPath else DEFAULT_MODEL
         sidecar = Path(self.SidecarPath) if self.SidecarPath else model_path.with_suffix(".json")
         self.spec: FastSimSpec = load_fastsim_sidecar(sidecar)
-        self.model = load_model(str(model_path), sidecar=False, shared=True)
+        self.model = load_model(str(model_path), sidecar=False, shared=True, device=str(self.Device))
         self.output_name = self.spec.check_model(self.model)
         self.engine = InferenceEngine(self.model, batch_size=0)  # the whole block in one call
         self.params = (
