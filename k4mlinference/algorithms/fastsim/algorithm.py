@@ -88,9 +88,8 @@ class FastCaloSim(GeometryUser, MultiTransformer):
         self.model = load_model(str(model_path), sidecar=False, shared=True, device=str(self.Device))
         self.output_name = self.spec.check_model(self.model)
         self.engine = InferenceEngine(self.model, batch_size=0)  # the whole block in one call
-        self.params = (
-            ShowerParameters()
-        )  # the parametrised simulation of untriggered particles, as SimpleCalorimeterSim
+        # the parametrised simulation of untriggered particles, with SimpleCalorimeterSim's defaults
+        self.params = ShowerParameters()
         self.trigger = Trigger(list(self.PDG), float(self.EnergyMin), float(self.EnergyMax), list(self.Sections))
         self.showers = 0  # fast showers made (for timing per shower)
         self.inference_seconds = 0.0  # time inside the model calls
@@ -151,6 +150,7 @@ class FastCaloSim(GeometryUser, MultiTransformer):
                     k.energy[rest],
                     k.pdg[rest],
                     event_rng(self.Seed + 1, number),
+                    self.params,
                 )
                 pos = np.concatenate([pos, dep.positions])
                 e = np.concatenate([e, dep.energies])
