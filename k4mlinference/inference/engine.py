@@ -314,8 +314,6 @@ class InferenceEngine:
         if not self._in_place or self._fixed_batch() not in (None, rows):
             return None
         shapes = self.model.backend.planned_output_shapes(feeds)
-        if shapes is None:
-            shapes = self.model.output_shapes({k: v.shape for k, v in feeds.items()})
         specs = self.model.outputs
         if shapes is None or any(s.dtype not in tensor.DTYPES.values() for s in specs):
             return None

@@ -92,32 +92,6 @@ class Model:
         """Raise ModelInputError if `feeds` does not fit the contract."""
         check_inputs(self.name, self.inputs, feeds, nan_policy or self.nan_policy)
 
-    def output_shapes(self, input_shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]] | None:
-        """Output shapes implied by the input shapes (fixed dims and dim names shared with inputs), or
-        None if any output dimension cannot be known before running."""
-        named: dict[str, int] = {}
-        for spec in self.inputs:
-            shape = input_shapes.get(spec.name)
-            if spec.shape is None or shape is None or len(shape) != len(spec.shape):
-                continue
-            for want, got in zip(spec.shape, shape):
-                if isinstance(want, str):
-                    named.setdefault(want, int(got))
-        out = {}
-        for spec in self.outputs:
-            if spec.shape is None or spec.dtype is None:
-                return None
-            dims = []
-            for d in spec.shape:
-                if isinstance(d, int):
-                    dims.append(d)
-                elif isinstance(d, str) and d in named:
-                    dims.append(named[d])
-                else:
-                    return None
-            out[spec.name] = tuple(dims)
-        return out
-
     # ------------------------------------------------------------------ running
     def run(
         self,

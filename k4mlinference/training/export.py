@@ -18,8 +18,6 @@ target (rows first): an array, a tuple/list of arrays, or a dict by name; they a
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from k4mlinference.edm import tensor

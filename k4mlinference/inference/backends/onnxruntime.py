@@ -5,8 +5,10 @@ reads the caller's memory; outputs are bound to the caller's buffers (e.g. an ou
 collection's data) when their shapes are known before running, so the runtime writes there.
 
 Output shapes are planned from the model's declared dims (fixed, or named like an input dim). A
-model may declare names that mislead, so the plan is trusted only after one call has confirmed it:
-the first call lets ONNX Runtime allocate and compares; a plan that disagrees is dropped for good.
+model may declare names that mislead, so the plan is trusted (and offered to callers through
+`planned_output_shapes`) only after one call has confirmed it: the first call lets ONNX Runtime
+allocate and compares; a plan that disagrees is dropped for good. Buffers a caller passes in `out`
+are bound as given.
 
 The binding is the public `InferenceSession.io_binding()` API. On CPU the same calls are made on
 onnxruntime's compiled layer when it has the expected shape (`native_binding`, one function below):
@@ -216,7 +218,7 @@ class OnnxRuntimeBackend(Backend):
         return plans
 
     def planned_output_shapes(self, feeds: dict[str, Any]) -> dict[str, tuple[int, ...]] | None:
-        if self._plan_confirmed is False:
+        if not self._plan_confirmed:
             return None
         shapes = {}
         for k, o in enumerate(self._output_names):
@@ -252,6 +254,12 @@ class OnnxRuntimeBackend(Backend):
     @property
     def writes_into_outputs(self) -> bool:
         return self._ort_device == "cpu" and self._plan_confirmed is not False
+
+    @property
+    def uses_native_binding(self) -> bool:
+        """Whether this thread's calls go through `native_binding` (False: the public API)."""
+        self.binding()
+        return self._tls.is_native
 
     def binding(self) -> Binding:
         """This thread's binding: native where asked for and available, public otherwise."""
@@ -290,23 +298,24 @@ class OnnxRuntimeBackend(Backend):
             ov = binding.bind_input(name, arr)
             keep.append((arr, ov))
             in_ptrs[name] = ov.data_ptr()
-        trusted = self._plan_confirmed is True and self._ort_device == "cpu"
+        on_cpu = self._ort_device == "cpu"
+        trusted = self._plan_confirmed is True and on_cpu
         targets: list[np.ndarray | None] = []
         for k, o in enumerate(self._output_names):
-            target = out.get(o) if out else None
+            target = out.get(o) if out and on_cpu else None  # the caller's buffer: bound as given
             if target is None and trusted:
                 shape = self._planned_shape(k, feeds)
                 target = None if shape is None else np.empty(shape, self.outputs[k].dtype)
-            if target is not None and not target.flags.c_contiguous:
-                raise ModelError(f"model {self.name}: output buffer for '{o}' must be C-contiguous")
-            if target is not None and trusted:
-                binding.bind_output(o, target)
-            else:
+            if target is None:
                 binding.allocate_output(o)
+            elif not target.flags.c_contiguous:
+                raise ModelError(f"model {self.name}: output buffer for '{o}' must be C-contiguous")
+            else:
+                binding.bind_output(o, target)
             targets.append(target)
         binding.run()
         values = binding.outputs()
-        host = None if self._ort_device == "cpu" else binding.outputs_on_host()  # device outputs: one copy
+        host = None if on_cpu else binding.outputs_on_host()  # device outputs: one copy
         result: dict[str, Any] = {}
         out_ptrs: dict[str, int] = {}
         for k, (o, ov) in enumerate(zip(self._output_names, values)):
@@ -314,14 +323,14 @@ class OnnxRuntimeBackend(Backend):
                 result[o], out_ptrs[o] = None, 0  # e.g. the sequence of maps a CatBoost/sklearn exporter adds
                 continue
             out_ptrs[o] = ov.data_ptr()  # where the runtime's output lies, as onnxruntime reports it
-            target = targets[k]
-            if trusted and target is not None:
-                result[o] = target
+            if targets[k] is not None:
+                result[o] = targets[k]
                 continue
             arr = ov.numpy() if host is None else host[k]
             copied.append(o)
-            if target is not None and target.shape == arr.shape:
-                np.copyto(target, arr)
+            target = (out or {}).get(o)
+            if target is not None:  # a device output for the caller's host buffer
+                np.copyto(target, arr.reshape(target.shape))
                 arr = target
             result[o] = arr
         if self._plan_confirmed is None and self._ort_device == "cpu":
