@@ -350,8 +350,9 @@ def scatter(colls: list[Any], src: np.ndarray, rows: np.ndarray) -> None:
     if int(rows.sum()) != (src.shape[0] if src.ndim else 1):
         raise TensorError(f"scatter: {int(rows.sum())} rows requested, the batch has {src.shape[0] if src.ndim else 1}")
     inner = np.asarray(src.shape[1:], np.int64)
+    addrs = addresses(colls)  # held here: the C++ call reads it through a raw pointer
     ns.scatter(
-        addresses(colls).ctypes.data,
+        addrs.ctypes.data,
         len(colls),
         etype,
         rows.ctypes.data,
