@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from k4mlinference.edm.frame import Frame
+from k4mlinference.edm.lifetime import hand_to_cpp
 from k4mlinference.io import datamodels
 from k4mlinference.io._cpp import cppyy_io
 from k4mlinference.io.errors import PodioFileError, SchemaEvolutionWarning
@@ -381,19 +382,22 @@ _LOADER_SET: list[Any] = []
 
 
 def _load_for_relation(token: int, coll_id: int) -> int:
-    """Called from C++ when a relation points to a collection its frame has not read yet."""
+    """Called from C++ when a relation points to a collection its frame has not read yet.
+
+    A failure cannot cross back into C++: it is reported as a warning naming the file and the
+    collection, and the relation stays unresolved."""
     import cppyy.ll
 
     ref = _FRAMES.get(int(token))
     frame = ref() if ref is not None else None
-    if frame is not None:
-        name = frame._part.names_by_id.get(int(coll_id))
-        if name is not None:
-            try:
-                return cppyy.ll.addressof(frame.get(name))
-            except Exception:  # noqa: BLE001  (relation stays unresolved)
-                pass
-    return 0
+    if frame is None:
+        return 0
+    try:
+        coll = frame.collection_by_id(int(coll_id))
+    except Exception as exc:  # noqa: BLE001
+        warnings.warn(f"{frame.path}: a relation could not be followed: {exc}", RuntimeWarning, stacklevel=2)
+        return 0
+    return 0 if coll is None else cppyy.ll.addressof(coll)
 
 
 def _install_loader(io: Any) -> None:
@@ -429,9 +433,9 @@ class ReadFrame(Frame):
         self._part = part
         self._entry = entry
         self._token = token = next(_TOKENS)
-        store = self._store = part.store_class()
+        store = self._store = hand_to_cpp(part.store_class(), "resolver")
         store.token = token
-        _FRAMES[token] = weakref.ref(self)
+        _FRAMES[token] = weakref.ref(self, lambda _, t=token: _FRAMES.pop(t, None))
 
     # collections ------------------------------------------------------------
     def get(self, name: str) -> Any:
@@ -449,10 +453,17 @@ class ReadFrame(Frame):
             raise PodioFileError(src.path, f"collection {name!r} ({info.type_name}) cannot be read: {plan}")
         coll = src.read_collection(part.category, plan, self._entry)
         coll.setID(info.id)
-        self._colls[name] = coll
-        self._ids[info.id] = name
-        self._store.add(coll)
+        self._adopt(coll, name, info.id)
         return coll
+
+    def collection_by_id(self, coll_id: int) -> Any | None:
+        """The collection with podio ID `coll_id`, read from the file if needed; None if unknown."""
+        name = self._ids.get(int(coll_id))
+        if name is None:
+            name = self._part.names_by_id.get(int(coll_id))
+            if name is None or name in self._removed:
+                return None
+        return self.get(name)
 
     def getAvailableCollections(self) -> list[str]:
         """The file's collections (read or not) and those put into this frame since."""
@@ -480,8 +491,11 @@ class ReadFrame(Frame):
         return coll
 
     def collection_type(self, name: str) -> str:
-        """The podio type name of a collection, without reading it."""
-        return self._part.available[name].type_name
+        """The podio type name of a collection (from the file's metadata: without reading it)."""
+        info = self._part.available.get(name)
+        if info is not None and name not in self._removed:
+            return info.type_name
+        return super().collection_type(name)
 
     # parameters ------------------------------------------------------------------
     @property
@@ -502,15 +516,6 @@ class ReadFrame(Frame):
     @property
     def path(self) -> str:
         return self._part.source.path
-
-    def __del__(self) -> None:
-        # collections may outlive the frame; they must not keep pointing at its store
-        try:
-            _FRAMES.pop(self._token, None)
-            for coll in self._colls.values():
-                coll.setResolver(0)
-        except Exception:  # noqa: BLE001
-            pass
 
     def __repr__(self) -> str:
         return (
