@@ -13,9 +13,9 @@ import fnmatch
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable
 
 from k4mlinference.framework import messages
 from k4mlinference.framework.algorithm import Algorithm
@@ -225,7 +225,7 @@ class EventLoop:
                 self._time("(output)", time.perf_counter() - t0, 0)
         except BaseException:
             if writer is not None:
-                writer._abort()
+                writer.abort()
             raise
         finally:
             if bar is not None:
