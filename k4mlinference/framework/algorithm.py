@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from k4mlinference.framework.component import Component, ConfigurationError
-from k4mlinference.framework.properties import Input, Inputs, Output, Outputs, Property, _DataHandle
+from k4mlinference.framework.properties import DataHandle, Input, Inputs, Output, Outputs, Property
 
 __all__ = [
     "Algorithm",
@@ -51,11 +51,11 @@ class Algorithm(Component):
 
     # ------------------------------------------------------------------ declared data
     @classmethod
-    def input_handles(cls) -> list[_DataHandle]:
+    def input_handles(cls) -> list[DataHandle]:
         return [p for p in cls.properties().values() if isinstance(p, (Input, Inputs))]
 
     @classmethod
-    def output_handles(cls) -> list[_DataHandle]:
+    def output_handles(cls) -> list[DataHandle]:
         return [p for p in cls.properties().values() if isinstance(p, (Output, Outputs))]
 
     def input_names(self) -> list[str]:

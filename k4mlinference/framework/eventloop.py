@@ -13,6 +13,7 @@ import fnmatch
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,7 +87,7 @@ class EventLoop:
         output_commands: list[str] | None = None,
         config_options: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
-        progress: bool | None = None,
+        progress: bool | Callable[[int], None] | None = None,
         output_type: str = "default",
     ) -> None:
         from k4mlinference.io.writer import normalize_backend
@@ -224,7 +225,7 @@ class EventLoop:
                 self._time("(output)", time.perf_counter() - t0, 0)
         except BaseException:
             if writer is not None:
-                writer._abort()
+                writer.abort()
             raise
         finally:
             if bar is not None:
@@ -235,6 +236,8 @@ class EventLoop:
 
     def _progress_bar(self, total: int) -> Any:
         show = self.progress
+        if callable(show):  # a callback: told the number of events done after every block
+            return _CallbackProgress(show)
         if show is None:
             show = sys.stderr.isatty() and not os.environ.get("CI")
         if not show or total <= 0:
@@ -244,15 +247,8 @@ class EventLoop:
         return tqdm(total=total, unit="evt", file=sys.stderr, leave=False, dynamic_ncols=True)
 
     def _kept(self, frame: Any) -> list[str]:
-        # a frame read from a file lists its file's collections; those put by algorithms are in _colls
-        in_memory = getattr(frame, "_colls", {})
-        names = list(dict.fromkeys([*frame.getAvailableCollections(), *in_memory]))
-        types = []
-        for n in names:
-            if n not in in_memory and hasattr(frame, "collection_type"):
-                types.append((n, str(frame.collection_type(n))))  # no need to read it to know its type
-            else:
-                types.append((n, str(frame.get(n).getTypeName())))
+        # a frame read from a file knows its collections' types without reading them
+        types = [(n, frame.collection_type(n)) for n in frame.getAvailableCollections()]
         return select_collections(types, self.commands)
 
     # ---------------------------------------------------------------- one block
@@ -360,6 +356,21 @@ class EventLoop:
         for key, value in self.metadata.items():
             frame.putParameter(key, value)
         writer.write_frame(frame, "metadata")
+
+
+class _CallbackProgress:
+    """`progress=callable` as a progress bar: calls it with the events done so far."""
+
+    def __init__(self, callback: Callable[[int], None]) -> None:
+        self.callback = callback
+        self.done = 0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        self.callback(self.done)
+
+    def close(self) -> None:
+        pass
 
 
 def format_timing(timing: dict[str, list[float]], total_events: int) -> list[str]:

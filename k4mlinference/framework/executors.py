@@ -397,6 +397,6 @@ def _merge_frames(existing: list[str], output: str, config_options: list[str], b
                     writer.write_frame(meta[0], "metadata")
         writer.finish()
     except BaseException:
-        writer._abort()
+        writer.abort()
         raise
     return n

@@ -153,7 +153,7 @@ class Property:
         return f"{type(self).__name__}({self.default!r}, type={self.type_name})"
 
 
-class _DataHandle(Property):
+class DataHandle(Property):
     """A collection name (or names) in the event store plus the declared collection type."""
 
     direction = "input"
@@ -177,26 +177,26 @@ def _normalize_type(name: str) -> str:
     return name.replace(" ", "")
 
 
-class Input(_DataHandle):
+class Input(DataHandle):
     """One input collection (k4FWCore KeyValue): the value is its name in the event store."""
 
     direction = "input"
 
 
-class Inputs(_DataHandle):
+class Inputs(DataHandle):
     """A runtime-length list of input collections (KeyValues); the argument is a list of names."""
 
     direction = "input"
     multiple = True
 
 
-class Output(_DataHandle):
+class Output(DataHandle):
     """One output collection (KeyValue)."""
 
     direction = "output"
 
 
-class Outputs(_DataHandle):
+class Outputs(DataHandle):
     """A runtime-length list of output collections (KeyValues)."""
 
     direction = "output"

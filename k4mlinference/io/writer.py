@@ -33,8 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from k4mlinference.io._cpp import cppyy_io
 from k4mlinference.io.errors import PodioFileError
+from k4mlinference.io.native import cppyy_io
+from k4mlinference.io.typenames import is_url, ntuple_vector_type, root_vector_class
 
 # The podio release whose file layout we reproduce (CollectionWriteInfo metadata, GP branches).
 PODIO_VERSION = (1, 7, 0)
@@ -42,19 +43,6 @@ PODIO_VERSION = (1, 7, 0)
 EDM4HEP_VERSION = (1, 0, 0)
 
 
-def _is_url(path: str) -> bool:
-    return "://" in path
-
-
-def _root_vector_class(cpp_type: str) -> str:
-    """`vector<T>` for a branch; ROOT normalizes typedefs (int32_t -> int, int64_t -> long)."""
-    t = cpp_type.strip()
-    if t.startswith("std::"):
-        t = t[5:]
-    return f"vector<{t}>"
-
-
-_FIXED_WIDTH = {"int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t"}
 BACKENDS = {"ttree": "ttree", "root": "ttree", "default": "ttree", "": "ttree", "rntuple": "rntuple"}
 
 
@@ -64,12 +52,6 @@ def normalize_backend(backend: str) -> str:
     if key not in BACKENDS:
         raise ValueError(f"unknown output backend {backend!r}; use 'ttree' (or 'ROOT', 'default') or 'rntuple'")
     return BACKENDS[key]
-
-
-def _ntuple_vector_type(cpp_type: str) -> str:
-    """`std::vector<T>` as podio's RNTupleWriter names field types (`std::vector<std::int32_t>`)."""
-    t = cpp_type.strip().removeprefix("std::")
-    return f"std::vector<std::{t}>" if t in _FIXED_WIDTH else f"std::vector<{cpp_type.strip()}>"
 
 
 class _Category:
@@ -99,7 +81,7 @@ class Writer:
         self._compression = compression
         self.path = os.fspath(path)
         self._io = cppyy_io()
-        if _is_url(self.path):
+        if is_url(self.path):
             self._tmp = self.path
         else:
             final = Path(self.path)
@@ -184,13 +166,13 @@ class Writer:
                 continue
             data_type = str(c.getDataTypeName())
             is_userdata = str(c.getTypeName()).startswith("podio::UserDataCollection<")
-            data_class = _root_vector_class(data_type) if is_userdata else f"vector<{data_type}>"
+            data_class = root_vector_class(data_type) if is_userdata else f"vector<{data_type}>"
             rels = [str(r) for r in c.relationNames()]
             vecs = [str(v) for v in c.vectorMemberNames()]
-            vec_classes = [_root_vector_class(str(t)) for t in c.vectorMemberTypes()]
+            vec_classes = [root_vector_class(str(t)) for t in c.vectorMemberTypes()]
             if ntuple:  # RNTuple fields are typed with C++ names, fixed-width integers as std::
-                data_class = _ntuple_vector_type(data_type)
-                vec_classes = [_ntuple_vector_type(str(t)) for t in c.vectorMemberTypes()]
+                data_class = ntuple_vector_type(data_type)
+                vec_classes = [ntuple_vector_type(str(t)) for t in c.vectorMemberTypes()]
             cat.slots[n] = int(cw.addCollection(n, data_class, rels, vecs, vec_classes, c))
             cat.schema[n] = int(c.getSchemaVersion())
             cat.data_types[n] = data_type
@@ -242,7 +224,7 @@ class Writer:
             self._file.Write()
             self._file.Close()
         except BaseException:
-            self._abort()
+            self.abort()
             raise
         self._finished = True
         if self._tmp != self.path:
@@ -286,8 +268,8 @@ class Writer:
                     out[base][key] = {**(out[base].get(key) or {}), **(ext.get(key) or {})}
         return out
 
-    def _abort(self) -> None:
-        """Drop the temporary file (nothing appears under the final name)."""
+    def abort(self) -> None:
+        """Give up: drop the temporary file (nothing appears under the final name)."""
         self._finished = True
         try:
             if self.backend == "rntuple":  # an RNTupleWriter commits when destroyed: before the file goes
@@ -309,12 +291,12 @@ class Writer:
         if exc_type is None:
             self.finish()
         else:
-            self._abort()
+            self.abort()
 
     def __del__(self) -> None:
         if not getattr(self, "_finished", True):
             warnings.warn(f"Writer for {self.path} was never finished; its output is discarded", stacklevel=2)
             try:
-                self._abort()
+                self.abort()
             except Exception:  # noqa: BLE001
                 pass

@@ -44,19 +44,19 @@ def cppyy_io() -> Any:
         from k4mlinference import edm
 
         edm.load()
-        cppyy = loader._cppyy()
+        cppyy = loader.cppyy_module()
         text = LEGACY_HEADER.read_text()
-        key = loader._build_key(text, _SELECTION, loader._root_version(), "io-legacy-v1")
+        key = loader.build_key(text, _SELECTION, loader.root_version(), "io-legacy-v1")
         build = loader.cache_root() / f"io-{key}"
         inc = build / "include"
-        with loader._locked(loader.cache_root() / f"io-{key}.lock"):
+        with loader.locked(loader.cache_root() / f"io-{key}.lock"):
             hdr = inc / "k4ml" / "io" / "podio_legacy.h"
             hdr.parent.mkdir(parents=True, exist_ok=True)
             for src, dst in ((LEGACY_HEADER, hdr), (IO_HEADER, hdr.parent / "root_io.h")):
                 content = src.read_text()
                 if not dst.exists() or dst.read_text() != content:
                     dst.write_text(content)
-            lib = loader._compile_dictionary(build, "k4mlIOLegacyDict", ["k4ml/io/podio_legacy.h"], _SELECTION, [inc])
+            lib = loader.compile_dictionary(build, "k4mlIOLegacyDict", ["k4ml/io/podio_legacy.h"], _SELECTION, [inc])
         cppyy.load_library(str(lib))
         cppyy.add_include_path(str(inc))
         cppyy.include("k4ml/io/root_io.h")
