@@ -78,6 +78,30 @@ def add_sources(spec: str | Path) -> list[Path]:
     return found
 
 
+def take_cpp_sources(argv: list[str]) -> list[str]:
+    """Remove `--cpp-source X` / `--cpp-source=X` from a command line and load those sources.
+
+    They are also appended to K4ML_CPP_SOURCES, so worker processes of parallel runs see them."""
+    rest, specs = [], []
+    it = iter(argv)
+    for arg in it:
+        if arg == "--cpp-source":
+            value = next(it, None)
+            if value is None:
+                raise ConfigurationError("--cpp-source needs a .cpp file, folder or glob")
+            specs.append(value)
+        elif arg.startswith("--cpp-source="):
+            specs.append(arg.split("=", 1)[1])
+        else:
+            rest.append(arg)
+    for spec in specs:
+        expand_sources(spec)  # fail early, naming the path
+    if specs:
+        known = [s for s in os.environ.get(ENV_SOURCES, "").split(":") if s]
+        os.environ[ENV_SOURCES] = ":".join(known + [str(Path(s).expanduser().absolute()) for s in specs])
+    return rest
+
+
 def source_sets() -> list[tuple[Path, ...]]:
     """The sets of sources compiled together: the shipped ones, then the user's."""
     sets = [tuple(sorted(BUILTIN_DIR.glob("*.cpp")))]
