@@ -89,9 +89,9 @@ def test_cpp_and_python_share_one_chain_without_copies(edm):
 def test_cpp_properties_are_typed_and_reach_the_cpp_object(edm):
     Digi = cpp_algorithm("CaloDigitizer")
     d = Digi("D", Calibration=3, Seed=5)
-    assert [str(v) for v in d._cpp.getProperty("Calibration")] == ["3"] and d.Calibration == 3.0
+    assert d.cpp_property("Calibration") == ["3"] and d.Calibration == 3.0
     d.Threshold = 0.25
-    assert float(str(d._cpp.getProperty("Threshold")[0])) == 0.25
+    assert float(d.cpp_property("Threshold")[0]) == 0.25
     from k4mlinference.framework import PropertyError
 
     with pytest.raises(PropertyError, match="CaloDigitizer/D: property 'Seed' expects int"):
