@@ -157,7 +157,7 @@ class _Gen:
         L.append(f"  Mutable{X}();  ///< a new object outside any collection")
         if dt.members:
             args = ", ".join(
-                f"const {m.cpp_type}& {m.name}" + (" = {}" if i else "") for i, m in enumerate(dt.members)
+                f"const {m.cpp_type}& {m.name}" + (f" = {_default_init(m)}" if i else "") for i, m in enumerate(dt.members)
             )
             L.append(f"  /// A new object outside any collection with its members in declaration order.")
             L.append(f"  Mutable{X}({args});")
@@ -243,7 +243,7 @@ class _Gen:
         L.append(f"    return Mutable{X}(this, m_data.size() - 1);\n  }}")
         if dt.members:
             args = ", ".join(
-                f"const {m.cpp_type}& {m.name}" + (" = {}" if i else "") for i, m in enumerate(dt.members)
+                f"const {m.cpp_type}& {m.name}" + (f" = {_default_init(m)}" if i else "") for i, m in enumerate(dt.members)
             )
             sets = " ".join(f"o.{_setter(m.name)}({m.name});" for m in dt.members)
             L.append(f"  /// create() with members in declaration order (the ones left out keep their defaults).")
@@ -380,7 +380,9 @@ class _Gen:
         L.append(
             f"inline Mutable{X} {X}::clone(bool cloneRelations) const {{\n"
             f"  auto own = std::make_shared<{X}Collection>();\n"
-            f"  if (m_coll) own->appendCopy(*m_coll, m_idx, cloneRelations);\n  else own->create();\n"
+            f"  if (m_coll) {{\n    own->appendCopy(*m_coll, m_idx, cloneRelations);\n"
+            f"    own->setResolver(m_coll->resolver());  // the copied relations resolve as the original's\n"
+            f"  }} else {{\n    own->create();\n  }}\n"
             f"  return Mutable{X}(std::move(own));\n}}"
         )
         MC = f"const_cast<{X}Collection*>(m_coll)"
