@@ -111,12 +111,12 @@ def test_sources_from_the_environment_and_a_glob(tmp_path):
 def test_unknown_api_fails_with_the_compilers_message(tmp_path):
     src = tmp_path / "UsesMissing.cpp"
     src.write_text(
-        "#include \"k4FWCore/Consumer.h\"\n"
-        "#include \"edm4hep/MCParticleCollection.h\"\n"
+        '#include "k4FWCore/Consumer.h"\n'
+        '#include "edm4hep/MCParticleCollection.h"\n'
         "\n"
         "struct UsesMissing final : k4FWCore::Consumer<void(const edm4hep::MCParticleCollection&)> {\n"
         "  UsesMissing(const std::string& name, ISvcLocator* svcLoc)\n"
-        "      : Consumer(name, svcLoc, KeyValue(\"InputCollection\", \"MCParticles\")) {}\n"
+        '      : Consumer(name, svcLoc, KeyValue("InputCollection", "MCParticles")) {}\n'
         "  void operator()(const edm4hep::MCParticleCollection& in) const override {\n"
         "    for (const auto& p : in) info() << p.getNotAMember() << endmsg;\n"
         "  }\n"

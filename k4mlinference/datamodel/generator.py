@@ -157,9 +157,10 @@ class _Gen:
         L.append(f"  Mutable{X}();  ///< a new object outside any collection")
         if dt.members:
             args = ", ".join(
-                f"const {m.cpp_type}& {m.name}" + (f" = {_default_init(m)}" if i else "") for i, m in enumerate(dt.members)
+                f"const {m.cpp_type}& {m.name}" + (f" = {_default_init(m)}" if i else "")
+                for i, m in enumerate(dt.members)
             )
-            L.append(f"  /// A new object outside any collection with its members in declaration order.")
+            L.append("  /// A new object outside any collection with its members in declaration order.")
             L.append(f"  Mutable{X}({args});")
         L.append(f"  Mutable{X}({X}Collection* coll, std::size_t idx) : {X}(coll, idx) {{}}")
         L.append(f"  explicit Mutable{X}(std::shared_ptr<{X}Collection> own);")
@@ -243,10 +244,11 @@ class _Gen:
         L.append(f"    return Mutable{X}(this, m_data.size() - 1);\n  }}")
         if dt.members:
             args = ", ".join(
-                f"const {m.cpp_type}& {m.name}" + (f" = {_default_init(m)}" if i else "") for i, m in enumerate(dt.members)
+                f"const {m.cpp_type}& {m.name}" + (f" = {_default_init(m)}" if i else "")
+                for i, m in enumerate(dt.members)
             )
             sets = " ".join(f"o.{_setter(m.name)}({m.name});" for m in dt.members)
-            L.append(f"  /// create() with members in declaration order (the ones left out keep their defaults).")
+            L.append("  /// create() with members in declaration order (the ones left out keep their defaults).")
             L.append(f"  Mutable{X} create({args}) {{\n    auto o = create();\n    {sets}\n    return o;\n  }}")
         L.append(
             f"  /// Add an object made outside (Mutable{X}(), clone()) or taken from another collection: its\n"
@@ -261,7 +263,7 @@ class _Gen:
         L.append(f"  {X}Collection* operator->() {{ return this; }}")
         L.append(f"  const {X}Collection* operator->() const {{ return this; }}")
         L.append("  bool isValid() const { return true; }")
-        L.append(f"  /// Append a copy of element i of `src` (relations too if asked); returns its index.")
+        L.append("  /// Append a copy of element i of `src` (relations too if asked); returns its index.")
         L.append(f"  std::size_t appendCopy(const {X}Collection& src, std::size_t i, bool relations) {{")
         L.append(f"    {D} d = src.m_data[i];")
         for m in dt.vector_members:
@@ -372,7 +374,9 @@ class _Gen:
         L.append(
             f"inline Mutable{X}::Mutable{X}(std::shared_ptr<{X}Collection> own) : {X}(own.get(), 0) {{ m_own = std::move(own); }}"
         )
-        L.append(f"inline Mutable{X}::Mutable{X}() : Mutable{X}(std::make_shared<{X}Collection>()) {{ m_own->create(); }}")
+        L.append(
+            f"inline Mutable{X}::Mutable{X}() : Mutable{X}(std::make_shared<{X}Collection>()) {{ m_own->create(); }}"
+        )
         if dt.members:
             args = ", ".join(f"const {m.cpp_type}& {m.name}" for m in dt.members)
             sets = " ".join(f"{_setter(m.name)}({m.name});" for m in dt.members)
