@@ -15,14 +15,7 @@
 #include <cstdlib>
 #include <sstream>
 
-static int failures = 0;
-#define CHECK(cond)                                                                \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
-      std::fprintf(stderr, "%s:%d CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                                  \
-    }                                                                              \
-  } while (0)
+#include "check.h"
 
 struct Doubler final : k4FWCore::Transformer<podio::UserDataCollection<float>(const edm4hep::MCParticleCollection&)> {
   Doubler(const std::string& name, ISvcLocator* svcLoc)
