@@ -40,7 +40,7 @@ def vector_span(vec_address: int) -> tuple[int, int]:
     return begin, end - begin
 
 
-class _ViewRegistry:
+class _LiveViews:
     """Weak references to the live buffers handed out per collection (keyed by C++ address)."""
 
     def __init__(self) -> None:
@@ -63,7 +63,7 @@ class _ViewRegistry:
         self._live.pop(coll_address, None)
 
 
-REGISTRY = _ViewRegistry()
+LIVE_VIEWS = _LiveViews()
 
 
 def raw_view(owner: Any, coll_address: int, vec_address: int, dtype: np.dtype) -> np.ndarray:
@@ -78,12 +78,12 @@ def raw_view(owner: Any, coll_address: int, vec_address: int, dtype: np.dtype) -
         )
     buf = (ctypes.c_char * nbytes).from_address(ptr)
     buf._k4ml_owner = owner  # the collection must outlive the view
-    REGISTRY.register(coll_address, buf)
+    LIVE_VIEWS.register(coll_address, buf)
     return np.frombuffer(buf, dtype=dtype)
 
 
 def check_can_grow(owner: Any, coll_address: int, what: str) -> None:
-    n = REGISTRY.live(coll_address)
+    n = LIVE_VIEWS.live(coll_address)
     if n:
         raise ViewInvalidatedError(
             f"{type(owner).__name__}.{what}: {n} numpy/torch view(s) of this collection are alive and "
