@@ -274,6 +274,15 @@ public:
   void* vectorMemberBuffer(std::size_t) override { return nullptr; }
   void push_back(T v) { m_data.push_back(v); }
   T operator[](std::size_t i) const { return m_data[i]; }
+  T& operator[](std::size_t i) { return m_data[i]; }
+  T at(std::size_t i) const { return m_data.at(i); }
+  bool empty() const { return m_data.empty(); }
+  typename std::vector<T>::const_iterator begin() const { return m_data.begin(); }
+  typename std::vector<T>::const_iterator end() const { return m_data.end(); }
+  typename std::vector<T>::iterator begin() { return m_data.begin(); }
+  typename std::vector<T>::iterator end() { return m_data.end(); }
+  UserDataCollection* operator->() { return this; }
+  const UserDataCollection* operator->() const { return this; }
   std::vector<T>& vec() { return m_data; }
   const std::vector<T>& vec() const { return m_data; }
   static std::string typeName();
