@@ -16,11 +16,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "k4mlinference"
 
-# Known offenders still being fixed on another branch; emptied once it is merged.
-# Entries no longer found fail the test too, so the list cannot go stale.
-ALLOWED: set[tuple[str, str]] = {
-    ("k4mlinference.framework.cpp", "k4mlinference.edm.loader._cppyy"),  # branch cpp rewrites framework/cpp.py
-}
+# No exceptions: an entry here would be a known offender, and entries no longer found fail the test too.
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def _module_name(path: Path) -> str:
