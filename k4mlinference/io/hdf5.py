@@ -121,12 +121,16 @@ def _is_userdata(coll: Any) -> bool:
 
 
 def _userdata_dtype(coll: Any) -> np.dtype:
-    from k4mlinference.datamodel.model import _NUMPY_TYPES, normalize_type
+    from k4mlinference.datamodel.model import member_dtype, normalize_type
 
     value = normalize_type(str(coll.getValueTypeName()))
-    if value not in _NUMPY_TYPES:
+    try:
+        dtype = member_dtype(value, {})
+    except ValueError:
+        dtype = None
+    if not isinstance(dtype, np.dtype) or dtype.names is not None:
         raise TypeError(f"podio::UserDataCollection<{value}> has no numpy equivalent")
-    return np.dtype(_NUMPY_TYPES[value])
+    return dtype
 
 
 def _userdata_view(coll: Any) -> np.ndarray:
