@@ -22,13 +22,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def rss_mb() -> float:
-    """Resident set size of this process, from /proc (Linux)."""
+def rss_mb(field: str = "VmRSS") -> float:
+    """Resident set size of this process (or another /proc/self/status field, e.g. RssAnon: the
+    heap and other private memory, without shared libraries the kernel may evict), in MB."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def configure(options: str, n: int, output: str, settings: list[str]):
@@ -80,9 +81,13 @@ def main() -> int:
             step = done // args.every if args.every else 0
             for m in due:
                 seen[m] = rss_mb()
-                print(f"{m:>9} events  RSS {seen[m]:8.1f} MB  ({time.perf_counter() - t0:7.1f} s)", flush=True)
+                print(
+                    f"{m:>9} events  RSS {seen[m]:8.1f} MB  (anonymous {rss_mb('RssAnon'):8.1f} MB)"
+                    f"  {time.perf_counter() - t0:7.1f} s",
+                    flush=True,
+                )
             if args.every and not due and step > last_every[0]:
-                print(f"{done:>9} events  RSS {rss_mb():8.1f} MB", flush=True)
+                print(f"{done:>9} events  RSS {rss_mb():8.1f} MB  (anonymous {rss_mb('RssAnon'):8.1f} MB)", flush=True)
             last_every[0] = step
 
         print(f"soak: {args.options}, {args.n} events, output {output}; RSS at start {rss_mb():.1f} MB", flush=True)

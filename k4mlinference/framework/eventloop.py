@@ -38,6 +38,28 @@ class RunResult:
     timing: dict[str, list[float]] = field(default_factory=dict)  # name -> [seconds, events, calls]
     output: str = ""
     seconds: float = 0.0
+    stopped_by: int = 0  # the signal that stopped the run after a block (0: ran to the end)
+
+
+class StopRequest:
+    """A request to stop after the current block (k4run's SIGTERM/SIGINT handler sets it).
+
+    The loop checks it between blocks, so every event it processed is complete; what happens to
+    the output then is `keep_output`'s choice (the completed events under the final name, or nothing).
+    """
+
+    def __init__(self) -> None:
+        self.signum = 0
+        self.keep_output = True
+
+    def request(self, signum: int) -> None:
+        self.signum = int(signum)
+
+    def clear(self) -> None:
+        self.signum = 0
+
+
+STOP = StopRequest()
 
 
 # ------------------------------------------------------------------ output selection
@@ -212,6 +234,13 @@ class EventLoop:
                     self._time("(output)", time.perf_counter() - t0, len(numbers))
                 if bar is not None:
                     bar.update(len(numbers))
+                if STOP.signum:
+                    result.stopped_by = STOP.signum
+                    result.events = start + len(numbers)
+                    if writer is not None and not STOP.keep_output:
+                        writer.abort()
+                        writer, result.output, result.written = None, "", 0
+                    break
             for alg in order:
                 t0 = time.perf_counter()
                 alg.finalize()

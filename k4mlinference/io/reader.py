@@ -16,10 +16,8 @@ or schema is worked out once per file and collection name, so the per-event cost
 
 from __future__ import annotations
 
-import itertools
 import os
 import warnings
-import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ import numpy as np
 
 from k4mlinference.edm.frame import Frame
 from k4mlinference.edm.lifetime import hand_to_cpp
-from k4mlinference.io import datamodels
+from k4mlinference.io import datamodels, lazy_relations
 from k4mlinference.io.errors import PodioFileError
 from k4mlinference.io.evolution import Evolution, OldColumns, renamed_relations
 from k4mlinference.io.metadata import CollectionInfo, FileMetadata, read_ntuple_metadata, read_tree_metadata
@@ -304,36 +302,6 @@ class _Source:
 
 
 # ------------------------------------------------------------------------------ lazy frames
-_FRAMES: dict[int, weakref.ref] = {}  # token -> frame, for the C++ relation loader
-_TOKENS = itertools.count(1)
-_LOADER_SET: list[Any] = []
-
-
-def _load_for_relation(token: int, coll_id: int) -> int:
-    """Called from C++ when a relation points to a collection its frame has not read yet.
-
-    A failure cannot cross back into C++: it is reported as a warning naming the file and the
-    collection, and the relation stays unresolved."""
-    import cppyy.ll
-
-    ref = _FRAMES.get(int(token))
-    frame = ref() if ref is not None else None
-    if frame is None:
-        return 0
-    try:
-        coll = frame.collection_by_id(int(coll_id))
-    except Exception as exc:  # noqa: BLE001
-        warnings.warn(f"{frame.path}: a relation could not be followed: {exc}", RuntimeWarning, stacklevel=2)
-        return 0
-    return 0 if coll is None else cppyy.ll.addressof(coll)
-
-
-def _install_loader(io: Any) -> None:
-    if not _LOADER_SET:
-        io.LazyCollectionStore.setLoader(_load_for_relation)
-        _LOADER_SET.append(_load_for_relation)
-
-
 class _Part:
     """One file's share of a category, as offered to frames (shared by all its frames)."""
 
@@ -360,10 +328,8 @@ class ReadFrame(Frame):
         self._removed: set[str] = set()
         self._part = part
         self._entry = entry
-        self._token = token = next(_TOKENS)
         store = self._store = hand_to_cpp(part.store_class(), "resolver")
-        store.token = token
-        _FRAMES[token] = weakref.ref(self, lambda _, t=token: _FRAMES.pop(t, None))
+        store.token = self._token = lazy_relations.register(self)
 
     # collections ------------------------------------------------------------
     def get(self, name: str) -> Any:
@@ -536,7 +502,7 @@ class Reader:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the alpha ROOT wheel warns on import
             import ROOT  # noqa: F401
-        _install_loader(cppyy_io())
+        lazy_relations.install(cppyy_io())
         self._sources: list[_Source] = []
         try:
             for p in self.paths:

@@ -54,6 +54,43 @@ def normalize_backend(backend: str) -> str:
     return BACKENDS[key]
 
 
+def temporary_name(path: str | os.PathLike, tag: str = "") -> Path:
+    """The hidden temporary an output is written under: `.NAME.PID-TAG.tmp` beside it; the pid
+    lets a later run tell the temporaries of dead processes (killed with -9, say) from live ones."""
+    final = Path(path)
+    return final.parent / f".{final.name}.{os.getpid()}-{tag or uuid.uuid4().hex[:8]}.tmp"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[str]:
+    """Delete the temporaries (see `temporary_name`) of `path` left by processes that are gone."""
+    final = Path(path)
+    removed = []
+    prefix = f".{final.name}."
+    try:
+        candidates = [p for p in final.parent.iterdir() if p.name.startswith(prefix) and p.name.endswith(".tmp")]
+    except OSError:
+        return removed
+    for p in candidates:
+        pid_text = p.name[len(prefix) :].split("-", 1)[0].split(".", 1)[0]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+            try:
+                p.unlink()
+                removed.append(str(p))
+            except OSError:
+                pass
+    return removed
+
+
 class _Category:
     """Branch layout of one category, fixed by its first frame."""
 
@@ -89,8 +126,19 @@ class Writer:
                 raise PodioFileError(self.path, "is a directory")
             if not final.parent.exists():
                 raise PodioFileError(self.path, f"directory {final.parent} does not exist")
-            self._tmp = str(final.parent / f".{final.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-        self._file = ROOT.TFile.Open(self._tmp, "RECREATE")
+            if not os.access(final.parent, os.W_OK | os.X_OK):
+                raise PodioFileError(self.path, f"permission denied: cannot write in directory {final.parent}")
+            for stale in remove_stale_temporaries(final):
+                warnings.warn(f"removed {stale}, left by an earlier run that was killed", stacklevel=2)
+            self._tmp = str(temporary_name(final))
+        old = ROOT.gErrorIgnoreLevel
+        ROOT.gErrorIgnoreLevel = ROOT.kFatal  # our error below names the final path, not the temporary
+        try:
+            self._file = ROOT.TFile.Open(self._tmp, "RECREATE")
+        except OSError:
+            self._file = None
+        finally:
+            ROOT.gErrorIgnoreLevel = old
         if not self._file or self._file.IsZombie():
             raise PodioFileError(self.path, "cannot be created for writing")
         if compression is not None:
