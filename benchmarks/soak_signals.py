@@ -83,7 +83,10 @@ def case_kill9(tmp: Path) -> tuple[bool, str]:
     q.communicate(timeout=600)
     left = [x.name for x in tmp.glob(".out.root.*.tmp")]
     ok = final_absent and bool(stale) and q.returncode == 0 and not left and events_in(out) == 20
-    return ok, f"after kill -9: final file absent {final_absent}, temporaries {stale}; next run rc {q.returncode}, left {left}"
+    return (
+        ok,
+        f"after kill -9: final file absent {final_absent}, temporaries {stale}; next run rc {q.returncode}, left {left}",
+    )
 
 
 def case_parallel(tmp: Path) -> tuple[bool, str]:

@@ -59,7 +59,9 @@ class MLInference(MultiTransformer):
     TargetCollections = Outputs([], type=TENSOR, doc="names of the target Tensor collections made by TargetFunction")
 
     ModelPath = Property(
-        "", doc="model file: .onnx (onnxruntime), .pt (TorchScript), .pt2 (torch.export), or module:function"
+        "",
+        doc="model file: .onnx (onnxruntime), .pt (TorchScript), .pt2 (torch.export), or module:function",
+        existing_file=True,
     )
     Backend = Property("", doc="onnxruntime | torch | python; empty: from the file suffix")
     BatchSize = Property(1, doc="events per model call (<= 0: the whole block the event loop gives)")
