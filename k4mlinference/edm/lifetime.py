@@ -49,7 +49,17 @@ def hand_to_cpp(obj: Any, kind: str = "collection") -> Any:
         obj.__python_owns__ = False
         f = weakref.finalize(obj, _deleter(kind), address)
         f.atexit = False  # at exit the process' memory goes anyway; ROOT may be gone already
+        obj._k4ml_delete = f
     return obj
+
+
+def never_delete(obj: Any) -> None:
+    """Leave `obj` undeleted (a collection a crashed read left in an unknown state, whose
+    destructor could crash in turn); a few bytes lost instead of the process."""
+    f = obj.__dict__.get("_k4ml_delete") if hasattr(obj, "__dict__") else None
+    if f is not None:
+        f.detach()
+    obj.__python_owns__ = False
 
 
 def keep_alive(handle: Any, owner: Any) -> Any:

@@ -70,6 +70,9 @@ class Algorithm(Component):
         rule = self._signature_rule(n_in, n_out)
         if rule:
             raise ConfigurationError(f"{self.type_name()}/{self.name}: a {self.kind} {rule}")
+        owner = f"{self.type_name()}/{self.name}"
+        for prop in self.properties().values():
+            prop.check_value(prop.__get__(self), owner)
 
     def _signature_rule(self, n_in: int, n_out: int) -> str:
         return ""

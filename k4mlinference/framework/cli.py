@@ -256,8 +256,13 @@ def _main(argv: list[str]) -> int:
         value = getattr(args, dest)
         if value is None:
             continue
-        comp.set_property(pname, prop.parse(value, f"--{comp.name}.{pname}"))
+        try:
+            comp.set_property(pname, prop.parse(value, f"--{comp.name}.{pname}"))
+        except PropertyError as exc:  # a bad value on the command line is a usage error (exit 2)
+            raise UsageError(str(exc)) from None
     if args.num_events is not None:
+        if args.num_events < -1:
+            raise UsageError(f"-n {args.num_events}: give a number of events >= 0 (or -1 for all input events)")
         application.app.EvtMax = args.num_events
     if args.log_level:
         level = messages.BY_NAME.get(args.log_level.upper())

@@ -208,7 +208,11 @@ class EventLoop:
 
             out_dir = os.path.dirname(os.path.abspath(self.output))
             os.makedirs(out_dir, exist_ok=True)
-            writer = Writer(self.output, backend=self.output_backend)
+            try:
+                writer = Writer(self.output, backend=self.output_backend)
+            except OSError as exc:  # PodioFileError: names the output and the cause (permission denied, ...)
+                raise ConfigurationError(f"IOSvc.Output: {exc}") from None
+            writer.declare_category("events")
             self._write_configuration(writer)
         batch = self._batch_size()
         result = RunResult(events=n_events, first_event=self.first_entry, output=self.output)

@@ -60,5 +60,24 @@ def cppyy_io() -> Any:
         cppyy.load_library(str(lib))
         cppyy.add_include_path(str(inc))
         cppyy.include("k4ml/io/root_io.h")
-        _LOADED["ns"] = cppyy.gbl.k4ml.io
-        return _LOADED["ns"]
+        ns = _LOADED["ns"] = cppyy.gbl.k4ml.io
+        protect_reads(ns)
+        return ns
+
+
+def protect_reads(ns: Any) -> None:
+    """Reading a damaged file can make ROOT's streamers follow garbage sizes and crash the process.
+    The calls that read file contents are marked for cppyy to turn a segmentation violation (or
+    other fatal signal) inside them into a Python exception, which the reader reports naming the
+    file, collection and entry. Costs one setjmp per call."""
+    import ROOT
+
+    for cls_name in ("TreeCategoryReader", "NTupleCategoryReader"):
+        cls = getattr(ns, cls_name, None)
+        for method in ("read", "readParameters", "addCollection", "entries"):
+            if cls is not None and hasattr(cls, method):
+                getattr(cls, method).__sig2exc__ = True
+    for fn in ("readNTupleMetadata",):
+        if hasattr(ns, fn):
+            getattr(ns, fn).__sig2exc__ = True
+    ROOT.TTree.GetEntry.__sig2exc__ = True  # the metadata tree is read through it

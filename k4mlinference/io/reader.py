@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from k4mlinference.edm.frame import Frame
-from k4mlinference.edm.lifetime import hand_to_cpp
+from k4mlinference.edm.lifetime import hand_to_cpp, never_delete
 from k4mlinference.io import datamodels, lazy_relations
 from k4mlinference.io.errors import PodioFileError
 from k4mlinference.io.evolution import Evolution, OldColumns, renamed_relations
@@ -272,6 +272,10 @@ class _Source:
         try:
             reader.read(plan.slot, entry, coll)
         except Exception as exc:  # noqa: BLE001
+            import cppyy.ll
+
+            if isinstance(exc, cppyy.ll.FatalError):  # a crash caught inside ROOT (see io.native)
+                never_delete(coll)  # its vectors may be half-built: freeing them could crash
             raise PodioFileError(
                 self.path,
                 f"reading collection {plan.info.name!r} of entry {entry} of {category!r} failed "

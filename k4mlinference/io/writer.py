@@ -145,7 +145,14 @@ class Writer:
             self._file.SetCompressionSettings(compression)
         self._cats: dict[str, _Category] = {}
         self._datamodels: dict[str, Any] = {}
+        self._declared: list[str] = []
         self._finished = False
+
+    def declare_category(self, category: str) -> None:
+        """Have `category` in the file even if no frame is written to it (a run of 0 events still
+        gives a file whose `events` our Reader and podio open, with 0 entries)."""
+        if category not in self._declared:
+            self._declared.append(category)
 
     # ---------------------------------------------------------------- frames
     def write_frame(self, frame: Any, category: str, collections: Sequence[str] | None = None) -> None:
@@ -266,6 +273,11 @@ class Writer:
         if self._finished:
             return
         try:
+            for category in self._declared:
+                if category not in self._cats:
+                    from k4mlinference.edm.frame import Frame
+
+                    self._start_category(Frame(), category, [])
             for cat in self._cats.values():
                 cat.cw.finish()
             self._write_metadata()
