@@ -219,7 +219,7 @@ class _Gen:
         L.append(f"  std::size_t elementSize() const override {{ return sizeof({D}); }}")
         rels = ", ".join(f'"{r.name}"' for r in dt.relations)
         L.append(f"  std::vector<std::string> relationNames() const override {{ return {{{rels}}}; }}")
-        L.append("  std::vector<podio::ObjectID>* relationBuffer(std::size_t i) override {")
+        L.append("  std::vector<podio::ObjectID>* relationBuffer(std::size_t i) override {\n    (void)i;")
         for i, r in enumerate(dt.relations):
             L.append(f"    if (i == {i}) return &m_rel_{r.name};")
         L.append("    return nullptr;\n  }")
@@ -227,7 +227,7 @@ class _Gen:
         vmt = ", ".join(f'"{m.type}"' for m in dt.vector_members)
         L.append(f"  std::vector<std::string> vectorMemberNames() const override {{ return {{{vms}}}; }}")
         L.append(f"  std::vector<std::string> vectorMemberTypes() const override {{ return {{{vmt}}}; }}")
-        L.append("  void* vectorMemberBuffer(std::size_t i) override {")
+        L.append("  void* vectorMemberBuffer(std::size_t i) override {\n    (void)i;")
         for i, m in enumerate(dt.vector_members):
             L.append(f"    if (i == {i}) return &m_vec_{m.name};")
         L.append("    return nullptr;\n  }")
@@ -265,7 +265,7 @@ class _Gen:
         L.append("  bool isValid() const { return true; }")
         L.append("  /// Append a copy of element i of `src` (relations too if asked); returns its index.")
         L.append(f"  std::size_t appendCopy(const {X}Collection& src, std::size_t i, bool relations) {{")
-        L.append(f"    {D} d = src.m_data[i];")
+        L.append(f"    {D} d = src.m_data[i];\n    (void)relations;")
         for m in dt.vector_members:
             L.append(
                 f"    d.{m.name}_begin = static_cast<unsigned int>(m_vec_{m.name}.size());\n"
@@ -324,6 +324,14 @@ class _Gen:
         D = dt.data_type
         L = [_ns_open(dt.namespace)]
         L.append(f"inline const {D}& {X}::getData() const {{ return m_coll->m_data[m_idx]; }}")
+        printed = [m for m in dt.members if m.is_builtin]
+        fields = " << ".join(f'" {m.name}=" << o.{_getter(m.name)}()' for m in printed) or '""'
+        L.append(
+            f"/// `info() << obj`: the type, index and the plain-number members.\n"
+            f"inline std::ostream& operator<<(std::ostream& os, const {X}& o) {{\n"
+            f'  if (!o.isAvailable()) return os << "{dt.name} (empty)";\n'
+            f'  return os << "{dt.name} #" << o.getIndex() << {fields};\n}}'
+        )
         L.append(
             f"inline podio::ObjectID {X}::getObjectID() const {{\n"
             f"  if (!m_coll || m_own) return podio::ObjectID{{podio::ObjectID::untracked, 0}};\n"
@@ -450,8 +458,23 @@ class _Gen:
             out.append(self.collection_decl(dt))
         for dt in dm.datatypes.values():
             out.append(self.handle_impl(dt))
+        out.append(self.link_aliases())
         out.append(f"#endif  // {guard}\n")
         return "\n".join(out)
+
+    def link_aliases(self) -> str:
+        """podio::LinkCollection<From, To>, podio::Link<From, To> and podio::MutableLink<From, To> name the
+        generated link types (the primary templates are in k4ml/podio_types.h)."""
+        L = ["namespace podio::detail {"]
+        for dt in self.dm.datatypes.values():
+            if dt.link and self.target_is_resolvable(dt.link[0]) and self.target_is_resolvable(dt.link[1]):
+                f, t = dt.link
+                L.append(
+                    f"template <>\nstruct LinkTypes<{f}, {t}> {{\n  using collection = {dt.name}Collection;\n"
+                    f"  using object = {dt.name};\n  using mutable_object = {dt.namespace}::Mutable{dt.bare_name};\n}};"
+                )
+        L.append("}  // namespace podio::detail")
+        return "\n".join(L) if len(L) > 2 else ""
 
     def selection(self) -> str:
         """ROOT selection: persistent structs with class version = schema version, as podio."""
