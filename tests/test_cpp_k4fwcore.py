@@ -150,3 +150,21 @@ def test_warm_start_loads_the_cached_library(chain_run, tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert sorted((loader.cache_root() / "cpp-algorithms").glob("*.so")) == libs
     print(f"k4run with C++ algorithms, one event, warm: {wall:.2f} s")
+
+
+def test_parallel_workers_load_the_same_sources(chain_run, tmp_path):
+    """--ncpus 2: the worker processes get the --cpp-source sources too; the merged file equals the serial one."""
+    import uproot
+
+    serial, _ = chain_run
+    out = tmp_path / "parallel.root"
+    res = k4run(
+        "--cpp-source", str(ALGS), str(ALGS / "chain_options.py"), "--ncpus", "2", f"--IOSvc.Output={out}", cwd=tmp_path
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    a, b = uproot.open(serial)["events"], uproot.open(out)["events"]
+    assert a.num_entries == b.num_entries == 2
+    for branch in ("GunParticles/GunParticles.PDG", "RecoParticles/RecoParticles.energy", "FastB/FastB.PDG"):
+        assert [x.tolist() for x in a[branch].array(library="np")] == [
+            x.tolist() for x in b[branch].array(library="np")
+        ]

@@ -8,6 +8,7 @@
 #include "edm4hep/ReconstructedParticleCollection.h"
 #include "edm4hep/Vector3d.h"
 #include "k4FWCore/Transformer.h"
+#include "podio/LinkCollection.h"
 #include "podio/ObjectID.h"
 #include "podio/UserDataCollection.h"
 
@@ -80,6 +81,12 @@ int main() {
   store.add(&reco);
   store.add(&links);
   CHECK(link.getFrom().getEnergy() == 3.f && link.getTo().getPDG() == 11 && link.getWeight() == 0.5f);
+  podio::LinkCollection<edm4hep::ReconstructedParticle, edm4hep::MCParticle>* asPodio = &links;
+  CHECK(asPodio->size() == 1);
+  std::ostringstream printed;
+  printed << particles[1] << " | " << edm4hep::MCParticle::makeEmpty();
+  CHECK(printed.str().rfind("edm4hep::MCParticle #1 PDG=22", 0) == 0);
+  CHECK(printed.str().find("| edm4hep::MCParticle (empty)") != std::string::npos);
 
   // a k4FWCore Transformer through the type-erased interface the framework uses
   auto* alg = k4ml::componentRegistry().at("Doubler")("Doubler");

@@ -42,6 +42,20 @@ def _default_init(m: Member) -> str:
     return "{" + m.default + "}" if m.default not in (None, "") else "{}"
 
 
+def _member_args(dt: Datatype, defaults: bool) -> str:
+    """`const T1& a, const T2& b = {default}, ...`: every member after the first may be left out."""
+    return ", ".join(
+        f"const {m.cpp_type}& {m.name}" + (f" = {_default_init(m)}" if defaults and i else "")
+        for i, m in enumerate(dt.members)
+    )
+
+
+# The API only C++ algorithms use (standalone objects, clone, push_back, create(members...), operators)
+# is hidden from cling: Python does not need it, and cling parses the generated header at every start.
+CXX_ONLY = "#ifndef __CLING__"
+CXX_ONLY_END = "#endif  // __CLING__"
+
+
 class _Gen:
     def __init__(self, dm: Datamodel, upstream: list[Datamodel]):
         self.dm = dm
@@ -54,7 +68,8 @@ class _Gen:
         lines = [_ns_open(c.namespace), f"/// {c.description}".rstrip(), f"struct {c.bare_name} {{"]
         for m in c.members:
             lines.append(f"  {m.cpp_type} {m.name}{_default_init(m)};  // {m.doc}".rstrip(" /"))
-        lines += self.vector_operators(c)
+        ops = self.vector_operators(c)
+        lines += [CXX_ONLY, *ops, CXX_ONLY_END] if ops else []
         lines += ["};", _ns_close(c.namespace)]
         return "\n".join(lines)
 
@@ -118,19 +133,21 @@ class _Gen:
         L.append(f"  using collection_type = {X}Collection;\n  using mutable_type = Mutable{X};")
         L.append(f"  {X}() = default;  ///< an empty handle (isAvailable() is false), podio's makeEmpty()")
         L.append(f"  {X}(const {X}Collection* coll, std::size_t idx) : m_coll(coll), m_idx(idx) {{}}")
-        L.append(f"  static {X} makeEmpty() {{ return {{}}; }}")
         L.append("  bool isAvailable() const { return m_coll != nullptr; }")
         L.append("  std::size_t getIndex() const { return m_idx; }")
         L.append("  podio::ObjectID getObjectID() const;")
-        L.append("  podio::ObjectID id() const { return getObjectID(); }")
         L.append(f"  const {X}Collection* getCollection() const {{ return m_coll; }}")
-        L.append("  /// A new object outside any collection with this one's members (and relations, by default).")
-        L.append(f"  Mutable{X} clone(bool cloneRelations = true) const;")
         L.append(f"  bool operator==(const {X}& o) const {{ return m_coll == o.m_coll && m_idx == o.m_idx; }}")
         L.append(f"  bool operator!=(const {X}& o) const {{ return !(*this == o); }}")
+        L.append(CXX_ONLY)
+        L.append(f"  static {X} makeEmpty() {{ return {{}}; }}")
+        L.append("  podio::ObjectID id() const { return getObjectID(); }")
+        L.append("  /// A new object outside any collection with this one's members (and relations, by default).")
+        L.append(f"  Mutable{X} clone(bool cloneRelations = true) const;")
         L.append(
             f"  bool operator<(const {X}& o) const {{ return m_coll != o.m_coll ? m_coll < o.m_coll : m_idx < o.m_idx; }}"
         )
+        L.append(CXX_ONLY_END)
         L.append(f"  const {dt.data_type}& getData() const;")
         for m in dt.members:
             L.append(f"  const {m.cpp_type}& {_getter(m.name)}() const;")
@@ -154,16 +171,14 @@ class _Gen:
         )
         L.append(f"/// Writable handle: from {X}Collection::create(), or standalone (Mutable{X}()) and then push_back.")
         L.append(f"class Mutable{X} : public {X} {{\npublic:")
+        L.append(f"  Mutable{X}({X}Collection* coll, std::size_t idx) : {X}(coll, idx) {{}}")
+        L.append(CXX_ONLY)
         L.append(f"  Mutable{X}();  ///< a new object outside any collection")
         if dt.members:
-            args = ", ".join(
-                f"const {m.cpp_type}& {m.name}" + (f" = {_default_init(m)}" if i else "")
-                for i, m in enumerate(dt.members)
-            )
             L.append("  /// A new object outside any collection with its members in declaration order.")
-            L.append(f"  Mutable{X}({args});")
-        L.append(f"  Mutable{X}({X}Collection* coll, std::size_t idx) : {X}(coll, idx) {{}}")
+            L.append(f"  Mutable{X}({_member_args(dt, True)});")
         L.append(f"  explicit Mutable{X}(std::shared_ptr<{X}Collection> own);")
+        L.append(CXX_ONLY_END)
         L.append(f"  {dt.data_type}& data() const;")
         for m in dt.members:
             L.append(f"  void {_setter(m.name)}(const {m.cpp_type}& v) const;")
@@ -219,7 +234,7 @@ class _Gen:
         L.append(f"  std::size_t elementSize() const override {{ return sizeof({D}); }}")
         rels = ", ".join(f'"{r.name}"' for r in dt.relations)
         L.append(f"  std::vector<std::string> relationNames() const override {{ return {{{rels}}}; }}")
-        L.append("  std::vector<podio::ObjectID>* relationBuffer(std::size_t i) override {")
+        L.append("  std::vector<podio::ObjectID>* relationBuffer(std::size_t i) override {\n    (void)i;")
         for i, r in enumerate(dt.relations):
             L.append(f"    if (i == {i}) return &m_rel_{r.name};")
         L.append("    return nullptr;\n  }")
@@ -227,7 +242,7 @@ class _Gen:
         vmt = ", ".join(f'"{m.type}"' for m in dt.vector_members)
         L.append(f"  std::vector<std::string> vectorMemberNames() const override {{ return {{{vms}}}; }}")
         L.append(f"  std::vector<std::string> vectorMemberTypes() const override {{ return {{{vmt}}}; }}")
-        L.append("  void* vectorMemberBuffer(std::size_t i) override {")
+        L.append("  void* vectorMemberBuffer(std::size_t i) override {\n    (void)i;")
         for i, m in enumerate(dt.vector_members):
             L.append(f"    if (i == {i}) return &m_vec_{m.name};")
         L.append("    return nullptr;\n  }")
@@ -242,14 +257,13 @@ class _Gen:
         for r in dt.one_to_one:
             L.append(f"    m_rel_{r.name}.push_back(podio::ObjectID{{podio::ObjectID::invalid, 0}});")
         L.append(f"    return Mutable{X}(this, m_data.size() - 1);\n  }}")
+        L.append(CXX_ONLY)
         if dt.members:
-            args = ", ".join(
-                f"const {m.cpp_type}& {m.name}" + (f" = {_default_init(m)}" if i else "")
-                for i, m in enumerate(dt.members)
-            )
             sets = " ".join(f"o.{_setter(m.name)}({m.name});" for m in dt.members)
             L.append("  /// create() with members in declaration order (the ones left out keep their defaults).")
-            L.append(f"  Mutable{X} create({args}) {{\n    auto o = create();\n    {sets}\n    return o;\n  }}")
+            L.append(
+                f"  Mutable{X} create({_member_args(dt, True)}) {{\n    auto o = create();\n    {sets}\n    return o;\n  }}"
+            )
         L.append(
             f"  /// Add an object made outside (Mutable{X}(), clone()) or taken from another collection: its\n"
             f"  /// members and relations are copied in; a standalone handle then refers to the new element.\n"
@@ -265,7 +279,7 @@ class _Gen:
         L.append("  bool isValid() const { return true; }")
         L.append("  /// Append a copy of element i of `src` (relations too if asked); returns its index.")
         L.append(f"  std::size_t appendCopy(const {X}Collection& src, std::size_t i, bool relations) {{")
-        L.append(f"    {D} d = src.m_data[i];")
+        L.append(f"    {D} d = src.m_data[i];\n    (void)relations;")
         for m in dt.vector_members:
             L.append(
                 f"    d.{m.name}_begin = static_cast<unsigned int>(m_vec_{m.name}.size());\n"
@@ -286,6 +300,7 @@ class _Gen:
                 f"    m_rel_{r.name}.push_back(relations ? src.m_rel_{r.name}[i] : podio::ObjectID{{podio::ObjectID::invalid, 0}});"
             )
         L.append("    m_data.push_back(d);\n    return m_data.size() - 1;\n  }")
+        L.append(CXX_ONLY_END)
         L.append("  void reserve(std::size_t n) {\n    m_data.reserve(n);")
         for r in dt.one_to_one:
             L.append(f"    m_rel_{r.name}.reserve(n);")
@@ -324,6 +339,14 @@ class _Gen:
         D = dt.data_type
         L = [_ns_open(dt.namespace)]
         L.append(f"inline const {D}& {X}::getData() const {{ return m_coll->m_data[m_idx]; }}")
+        printed = [m for m in dt.members if m.is_builtin]
+        fields = " << ".join(f'" {m.name}=" << o.{_getter(m.name)}()' for m in printed) or '""'
+        L.append(
+            f"{CXX_ONLY}\n/// `info() << obj`: the type, index and the plain-number members.\n"
+            f"inline std::ostream& operator<<(std::ostream& os, const {X}& o) {{\n"
+            f'  if (!o.isAvailable()) return os << "{dt.name} (empty)";\n'
+            f'  return os << "{dt.name} #" << o.getIndex() << {fields};\n}}\n{CXX_ONLY_END}'
+        )
         L.append(
             f"inline podio::ObjectID {X}::getObjectID() const {{\n"
             f"  if (!m_coll || m_own) return podio::ObjectID{{podio::ObjectID::untracked, 0}};\n"
@@ -371,6 +394,7 @@ class _Gen:
                     f"  const auto* c = m_coll->template resolve<{T}Collection>(id);\n"
                     f"  return c ? {T}(c, id.index) : {T}();\n}}"
                 )
+        L.append(CXX_ONLY)
         L.append(
             f"inline Mutable{X}::Mutable{X}(std::shared_ptr<{X}Collection> own) : {X}(own.get(), 0) {{ m_own = std::move(own); }}"
         )
@@ -378,9 +402,8 @@ class _Gen:
             f"inline Mutable{X}::Mutable{X}() : Mutable{X}(std::make_shared<{X}Collection>()) {{ m_own->create(); }}"
         )
         if dt.members:
-            args = ", ".join(f"const {m.cpp_type}& {m.name}" for m in dt.members)
             sets = " ".join(f"{_setter(m.name)}({m.name});" for m in dt.members)
-            L.append(f"inline Mutable{X}::Mutable{X}({args}) : Mutable{X}() {{ {sets} }}")
+            L.append(f"inline Mutable{X}::Mutable{X}({_member_args(dt, False)}) : Mutable{X}() {{ {sets} }}")
         L.append(
             f"inline Mutable{X} {X}::clone(bool cloneRelations) const {{\n"
             f"  auto own = std::make_shared<{X}Collection>();\n"
@@ -389,6 +412,7 @@ class _Gen:
             f"  }} else {{\n    own->create();\n  }}\n"
             f"  return Mutable{X}(std::move(own));\n}}"
         )
+        L.append(CXX_ONLY_END)
         MC = f"const_cast<{X}Collection*>(m_coll)"
         L.append(f"inline {D}& Mutable{X}::data() const {{ return {MC}->m_data[m_idx]; }}")
         for m in dt.members:
@@ -450,8 +474,23 @@ class _Gen:
             out.append(self.collection_decl(dt))
         for dt in dm.datatypes.values():
             out.append(self.handle_impl(dt))
+        out.append(self.link_aliases())
         out.append(f"#endif  // {guard}\n")
         return "\n".join(out)
+
+    def link_aliases(self) -> str:
+        """podio::LinkCollection<From, To>, podio::Link<From, To> and podio::MutableLink<From, To> name the
+        generated link types (the primary templates are in k4ml/podio_types.h)."""
+        L = [CXX_ONLY, "namespace podio::detail {"]
+        for dt in self.dm.datatypes.values():
+            if dt.link and self.target_is_resolvable(dt.link[0]) and self.target_is_resolvable(dt.link[1]):
+                f, t = dt.link
+                L.append(
+                    f"template <>\nstruct LinkTypes<{f}, {t}> {{\n  using collection = {dt.name}Collection;\n"
+                    f"  using object = {dt.name};\n  using mutable_object = {dt.namespace}::Mutable{dt.bare_name};\n}};"
+                )
+        L += ["}  // namespace podio::detail", CXX_ONLY_END]
+        return "\n".join(L) if len(L) > 4 else ""
 
     def selection(self) -> str:
         """ROOT selection: persistent structs with class version = schema version, as podio."""

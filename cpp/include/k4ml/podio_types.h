@@ -26,6 +26,20 @@ struct ObjectID {
   bool operator!=(const ObjectID& o) const { return !(*this == o); }
 };
 
+namespace detail {
+/// The generated classes of the link From -> To (specialised by each datamodel header).
+template <typename From, typename To>
+struct LinkTypes;
+}  // namespace detail
+
+/// podio's link templates, naming the generated link types: LinkCollection<edm4hep::Cluster, edm4hep::MCParticle>.
+template <typename From, typename To>
+using LinkCollection = typename detail::LinkTypes<From, To>::collection;
+template <typename From, typename To>
+using Link = typename detail::LinkTypes<From, To>::object;
+template <typename From, typename To>
+using MutableLink = typename detail::LinkTypes<From, To>::mutable_object;
+
 /// The payload of every podio::LinkCollection<From, To>.
 struct LinkData {
   float weight{1.f};
