@@ -24,7 +24,6 @@ working on tensor 0 of every collection (EICrecon's one-Tensor-per-event convent
 
 from __future__ import annotations
 
-import ctypes
 import threading
 from typing import Any
 
@@ -40,7 +39,6 @@ MAX_RANK = 16
 STATUS, ELEMENT_TYPE, RANK, SIZE, ADDRESS, SHAPE = range(6)
 
 _BY_DTYPE = {dt: et for et, dt in DTYPES.items()}
-_CTYPES = {FLOAT: ctypes.c_float, INT64: ctypes.c_int64}
 
 
 class TensorError(ValueError):
@@ -228,27 +226,22 @@ def addresses(colls: list[Any]) -> np.ndarray:
     return np.fromiter(map(_addressof, colls), np.int64, len(colls))
 
 
-class _Owned:
+class _Memory:
     """Array interface over raw memory that keeps the memory's owner (a collection) alive."""
 
     __slots__ = ("__array_interface__", "owner")
 
-    def __init__(self, addr: int, dtype: np.dtype, shape: tuple[int, ...], owner: Any) -> None:
-        self.__array_interface__ = {"data": (addr, False), "typestr": dtype.str, "shape": shape, "version": 3}
+    def __init__(self, interface: dict[str, Any], owner: Any) -> None:
+        self.__array_interface__ = interface
         self.owner = owner
 
 
 def array_at(addr: int, element_type: int, shape: tuple[int, ...], owner: Any = None) -> np.ndarray:
     """A numpy array over `addr` (the data of a Tensor); `owner` (its collection) is kept alive with it."""
-    dtype = dtype_of(element_type)
+    dtype = DTYPES.get(element_type) or dtype_of(element_type)
     if addr == 0 or 0 in shape:
         return np.zeros(shape, dtype)
-    if owner is None:
-        n = 1
-        for s in shape:
-            n *= s
-        return np.frombuffer((_CTYPES[element_type] * n).from_address(addr), dtype=dtype).reshape(shape)
-    return np.asarray(_Owned(addr, dtype, tuple(shape), owner))
+    return np.asarray(_Memory({"data": (addr, False), "typestr": dtype.str, "shape": shape, "version": 3}, owner))
 
 
 _PROBLEMS = {
@@ -332,11 +325,11 @@ def emplace(coll: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     The caller (or a backend) writes the values through the view: the output goes straight into
     the collection's buffer. The collection must not grow while the view is used.
     """
-    ns = _cpp()
-    etype = element_type_of(dtype)
-    shp = np.asarray(shape, np.int64)
-    addr = ns.emplace(_addressof(coll), etype, shp.ctypes.data, len(shape))
-    return array_at(int(addr), etype, tuple(int(s) for s in shape))
+    ns = _ns if _ns is not None else _cpp()
+    etype = _BY_DTYPE.get(dtype) or element_type_of(dtype)
+    shp = np.array(shape, np.int64)
+    addr = ns.emplace(_addressof(coll), etype, shp.ctypes.data, shp.size)
+    return array_at(addr, etype, tuple(shp.tolist()))
 
 
 def scatter(colls: list[Any], src: np.ndarray, rows: np.ndarray) -> None:

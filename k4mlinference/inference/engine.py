@@ -201,6 +201,10 @@ class InferenceEngine:
     def run_collections(self, events: list[list[Any]]) -> list[list[Any]]:
         """Per-event output Tensor collections (one per model output, in model order) for per-event
         input Tensor collections (one per model input, in model order; tensor 0 of each is used)."""
+        if not events:
+            return []
+        if len(events) <= self.batch_size or self.batch_size <= 0:  # the event loop's usual call: one block
+            return self._run_collection_chunk(events, 0)
         outs: list[list[Any]] = []
         for a, b in self._chunks(len(events)):
             outs.extend(self._run_collection_chunk(events[a:b], a))
@@ -208,12 +212,13 @@ class InferenceEngine:
 
     def _run_collection_chunk(self, events: list[list[Any]], first: int) -> list[list[Any]]:
         names = self.model.input_names
-        for i, e in enumerate(events):
-            if len(e) != len(names):
-                raise ModelInputError(
-                    f"model {self.model.name}: event {first + i} gives {len(e)} input Tensor collection(s) but the "
-                    f"model has {len(names)} input(s) {names}"
-                )
+        counts = set(map(len, events))
+        if counts != {len(names)}:
+            i = next(i for i, e in enumerate(events) if len(e) != len(names))
+            raise ModelInputError(
+                f"model {self.model.name}: event {first + i} gives {len(events[i])} input Tensor collection(s) but "
+                f"the model has {len(names)} input(s) {names}"
+            )
         if len(events) == 1:
             return [self._run_single_collections(events[0], first)]
         infos = [self._describe_input(name, [e[j] for e in events], first) for j, name in enumerate(names)]
