@@ -25,11 +25,17 @@ digi = CaloDigitizer(
     "Digitizer",
     InputCollection="SimCalorimeterHits",
     OutputCollection="CalorimeterHits",
-    Calibration=1.0,  # visible energies; the clustering applies each section's sampling fraction
+    Calibration=10.0,  # 1 / sampling fraction of the EM calorimeter (electrons and photons stay in it)
     Stochastic=0.0,  # sampling fluctuations are simulated
-    Threshold=0.0001,
+    Threshold=0.001,
 )
-clusters = SimpleCaloClustering("Clustering", InputCollection="CalorimeterHits", OutputCollection="CaloClusters")
+clusters = SimpleCaloClustering(
+    "Clustering",
+    InputCollection="CalorimeterHits",
+    OutputCollection="CaloClusters",
+    Calibrate=False,  # the digitizer calibrated already
+    Sections=["ECalBarrel", "ECalEndcap", "HCalBarrel", "HCalEndcap"],
+)
 
 # any order works: the data flow decides
 ApplicationMgr(

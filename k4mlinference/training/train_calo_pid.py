@@ -1,6 +1,7 @@
 """Reproducible training and evaluation of the calorimeter PID models (electron vs negative pion).
 
-    # everything from nothing: samples with k4run, both feature sets trained, metrics, ROC, shipped model
+    # everything from nothing: samples (bulk generator; --with-k4run for the k4run chain), both feature sets
+    # trained, metrics on 20,000 e- + 20,000 pi-, ROC, and (--install) the shipped model
     python -m k4mlinference.training.train_calo_pid --generate --workdir calo_pid_work --install
     # or on existing HDF5 files written by options/calo_pid_data.py (TrainingExport)
     python -m k4mlinference.training.train_calo_pid --data train.h5 --eval-data eval.h5 --out calo_pid.onnx
@@ -9,7 +10,8 @@ Training rows are the Pre-ML features and EICrecon-style targets (is pion, is el
 wrote, so training and inference share one feature path. The network (MLP, standardisation built in, softmax
 output [n, 2] = (pion, electron)) needs no sidecar preprocessing; its sidecar JSON records feature names, class
 PDG codes, the training settings and the evaluation. Seeds are fixed (sample generation, weight initialisation,
-batch order); with the default sizes the whole run takes a few minutes on 2 cores.
+batch order); with the default sizes (30,000 training events, 2 x 20,000 evaluation events) the whole run
+takes a few minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def train(data: Path, out: Path, feature_set: str = "k4ml", epochs: int = 30, se
     """Train on `data`, write `out` (ONNX) and its sidecar; return a summary."""
     t0 = time.perf_counter()
     torch.manual_seed(seed)
-    torch.set_num_threads(min(torch.get_num_threads(), 2))
+    torch.set_num_threads(1)  # small network: one thread is fastest and never oversubscribes shared cores
     rng = np.random.default_rng(seed)
     x, is_e, _ = load_rows(data, FEATURE_TENSORS[feature_set])
     if len(x) < 50:
@@ -174,19 +176,44 @@ def k4run_data(workdir: Path, n: int, output: str, pdg: list[int], seed: int, nc
     subprocess.run(cmd, cwd=workdir, check=True)
 
 
-def run_all(workdir: Path, train_events: int, eval_events: int, epochs: int, ncpus: int, install: bool) -> dict:
-    """Samples (training: mixed e-/pi-; evaluation: eval_events e- and eval_events pi-, other seeds), both
-    feature sets trained and evaluated, ROC PNG and JSON report; with `install`, the better model is copied
-    into k4mlinference/models/ as calo_pid.onnx (+ .json) and the other one beside it."""
+def make_samples(workdir: Path, train_events: int, eval_events: int, ncpus: int, with_k4run: bool) -> None:
+    """train.h5 (mixed e-/pi-) and eval.h5 (eval_events e- and eval_events pi-, other seeds) in workdir: with the
+    bulk generator (default) or with k4run and options/calo_pid_data.py."""
+    if with_k4run:
+        k4run_data(workdir, train_events, "train.h5", [11, -211], 1000, ncpus)
+        k4run_data(workdir, eval_events, "eval_e.h5", [11], 2000, ncpus)
+        k4run_data(workdir, eval_events, "eval_pi.h5", [-211], 3000, ncpus)
+        merge_h5([workdir / "eval_e.h5", workdir / "eval_pi.h5"], workdir / "eval.h5")
+        return
+    from k4mlinference.training.calo_pid_samples import generate, write_h5
+
+    write_h5(generate(train_events, [11, -211], 1000), workdir / "train.h5")
+    e, pi = generate(eval_events, [11], 2000), generate(eval_events, [-211], 3000)
+    write_h5({k: np.concatenate([e[k], pi[k]]) for k in e}, workdir / "eval.h5")
+
+
+def run_all(
+    workdir: Path,
+    train_events: int,
+    eval_events: int,
+    epochs: int,
+    ncpus: int,
+    install: bool,
+    with_k4run: bool,
+    reuse: bool = False,
+) -> dict:
+    """Samples, both feature sets trained and evaluated on the independent sample, ROC PNG and JSON report; with
+    `install`, the better model is copied into k4mlinference/models/ as calo_pid.onnx (+ .json) and the other
+    one beside it (calo_pid_<set>.onnx)."""
     workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    k4run_data(workdir, train_events, "train.h5", [11, -211], 1000, ncpus)
-    k4run_data(workdir, eval_events, "eval_e.h5", [11], 2000, ncpus)
-    k4run_data(workdir, eval_events, "eval_pi.h5", [-211], 3000, ncpus)
-    merge_h5([workdir / "eval_e.h5", workdir / "eval_pi.h5"], workdir / "eval.h5")
-    t_samples = time.perf_counter() - t0
+    reused = reuse and (workdir / "train.h5").exists() and (workdir / "eval.h5").exists()
+    if not reused:
+        make_samples(workdir, train_events, eval_events, ncpus, with_k4run)
+    source = "k4run options/calo_pid_data.py" if with_k4run else "k4mlinference.training.calo_pid_samples"
     report: dict = {
-        "samples_seconds": round(t_samples, 1),
+        "samples": f"reused from {workdir}" if reused else source,
+        "samples_seconds": round(time.perf_counter() - t0, 1),
         "train_events": train_events,
         "eval_events_each": eval_events,
     }
@@ -201,7 +228,7 @@ def run_all(workdir: Path, train_events: int, eval_events: int, epochs: int, ncp
         sidecar_path.write_text(json.dumps(sidecar, indent=2) + "\n")
     best = max(("k4ml", "eicrecon"), key=lambda fs: report[fs]["evaluation"]["overall"]["rejection"])
     report["better_feature_set"] = best
-    plot_roc(curves, str(workdir / "calo_pid_roc.png"), "calorimeter PID on 2-20 GeV e- / pi- (independent sample)")
+    plot_roc(curves, str(workdir / "calo_pid_roc.png"), "calorimeter PID, 2-20 GeV e- / pi- (independent sample)")
     report["seconds"] = round(time.perf_counter() - t0, 1)
     (workdir / "calo_pid_report.json").write_text(json.dumps(report, indent=2) + "\n")
     if install:
@@ -243,7 +270,9 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("calo_pid_work"))
     ap.add_argument("--train-events", type=int, default=30000)
     ap.add_argument("--eval-events", type=int, default=20000, help="electrons and pions each")
-    ap.add_argument("--ncpus", type=int, default=2)
+    ap.add_argument("--ncpus", type=int, default=2, help="k4run processes (with --with-k4run)")
+    ap.add_argument("--with-k4run", action="store_true", help="make the samples with the k4run chain (slower)")
+    ap.add_argument("--reuse-samples", action="store_true", help="keep train.h5/eval.h5 already in --workdir")
     ap.add_argument("--install", action="store_true", help="copy the better model into k4mlinference/models/")
     ap.add_argument("--data", type=Path, help="HDF5 training file (without --generate)")
     ap.add_argument("--eval-data", type=Path, help="HDF5 evaluation file (without --generate)")
@@ -253,7 +282,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     if args.generate:
-        report = run_all(args.workdir, args.train_events, args.eval_events, args.epochs, args.ncpus, args.install)
+        report = run_all(
+            args.workdir,
+            args.train_events,
+            args.eval_events,
+            args.epochs,
+            args.ncpus,
+            args.install,
+            args.with_k4run,
+            args.reuse_samples,
+        )
     else:
         if args.data is None:
             ap.error("--data is required without --generate")

@@ -7,7 +7,7 @@
 
 Two feature sets: "k4ml" (default) describes the shower the way an electron/pion separation uses it: an EM shower
 deposits all of p in the EM calorimeter, starts at once, peaks near ln(E/Ec) X0 and stays inside about one
-Moliere radius; a hadron often starts late, leaks into the hadronic calorimeter and is wide. "eicrecon" is the
+Moliere radius; a hadron often starts late, leaks out of the back and is wide. "eicrecon" is the
 layout of EICrecon's CalorimeterParticleIDPreML: p, E/p, polar and azimuthal angle of the cluster position, then
 the cluster's 7 shape parameters. The momentum p is the linked MCParticle's, as EICrecon takes it until tracks
 are matched.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from k4mlinference import edm
-from k4mlinference.detector import GeometryUser
+from k4mlinference.detector import CalorimeterGeometry, GeometryUser
 from k4mlinference.edm import tensor
 from k4mlinference.framework import Input, MultiTransformer, Output, Property
 
@@ -39,9 +39,9 @@ EICRECON_FEATURES = [
 K4ML_FEATURES = [
     "log_energy",  # ln(E_cluster / GeV)
     "energy_over_momentum",  # E_cluster / p
-    "ecal_over_momentum",  # EM-calorimeter energy / p
-    "hcal_over_momentum",  # hadronic-calorimeter energy / p (late or leaking showers)
-    "front_fraction",  # EM-calorimeter energy in the first FrontDepth X0 / E_cluster (late starts are low)
+    "start_fraction",  # energy in the first 2 X0 / E_cluster (a shower that starts late has little)
+    "front_fraction",  # energy in the first FrontDepth X0 / E_cluster
+    "back_fraction",  # energy in the last 5 X0 of its section / E_cluster (late or leaking showers)
     "mean_depth_minus_tmax",  # energy-weighted mean EM depth [X0] - ln(E/Ec)
     "rms_depth",  # energy-weighted RMS of the EM depth [X0]
     "core_fraction",  # EM energy within one Moliere radius of the shower axis / EM energy
@@ -54,20 +54,64 @@ TENSOR = "edm4eic::TensorCollection"
 LINKS = "podio::LinkCollection<edm4hep::Cluster,edm4hep::MCParticle>"
 
 
-def eicrecon_features(clusters, momentum: np.ndarray) -> np.ndarray:
+def eicrecon_rows(momentum: np.ndarray, energy: np.ndarray, position: np.ndarray, shapes: np.ndarray) -> np.ndarray:
     """EICrecon's [n, 11] rows: p, E/p, polar and azimuthal angle of the cluster position, 7 shape parameters."""
-    n = len(clusters)
-    pos = edm.positions(clusters)
-    energy = np.array(clusters.view("energy"), dtype=np.float64)
-    with edm.reading(clusters) as c:
-        owner, shape = c.vector("shapeParameters")
-    shapes = np.zeros((n, 7))
-    rank = np.arange(len(owner)) - np.searchsorted(owner, owner)
-    keep = rank < 7
-    shapes[owner[keep], rank[keep]] = shape[keep]
-    polar = np.arctan2(np.hypot(pos[:, 0], pos[:, 1]), pos[:, 2])
-    azimuth = np.arctan2(pos[:, 1], pos[:, 0])
-    return np.column_stack([momentum, energy / momentum, polar, azimuth, shapes])
+    polar = np.arctan2(np.hypot(position[:, 0], position[:, 1]), position[:, 2])
+    azimuth = np.arctan2(position[:, 1], position[:, 0])
+    return np.column_stack([momentum, energy / momentum, polar, azimuth, shapes[:, :7]])
+
+
+def shower_rows(
+    geo: CalorimeterGeometry,
+    owner: np.ndarray,
+    cells: np.ndarray,
+    hit_energy: np.ndarray,
+    positions: np.ndarray,
+    energy: np.ndarray,
+    position: np.ndarray,
+    momentum: np.ndarray,
+    front_depth: float,
+) -> np.ndarray:
+    """The "k4ml" rows (K4ML_FEATURES) of n clusters from their hits (cluster index `owner`, cellIDs, EM-scale
+    energies, positions) and the clusters' energies, positions and momenta; no loop over clusters."""
+    n = len(energy)
+    section = geo.section_of_cells(cells)
+    is_em = np.array([s.name.startswith("ECal") for s in geo.sections] + [False])[section]
+    x0 = geo.material_constant(section, "X0")
+    r_m = geo.material_constant(section, "moliere_radius")
+    layer_depth = np.array([s.layer_thickness for s in geo.sections] + [np.nan])[section]
+    total_depth = np.nan_to_num(np.array([s.depth for s in geo.sections] + [np.nan])[section] / x0)
+    depth = np.nan_to_num((geo.coder.get(cells, "layer") + 0.5) * layer_depth / x0)  # [X0] from the front
+    axis = position / np.maximum(np.linalg.norm(position, axis=1, keepdims=True), 1e-9)
+    along = np.sum(positions * axis[owner], axis=1)
+    lateral = np.nan_to_num(np.linalg.norm(positions - along[:, None] * axis[owner], axis=1) / r_m)
+    e_em = np.where(is_em, hit_energy, 0.0)
+    em_total = np.bincount(owner, e_em, n)
+    safe_em = np.maximum(em_total, 1e-9)
+    mean_depth = np.bincount(owner, e_em * depth, n) / safe_em
+    rms_depth = np.sqrt(np.bincount(owner, e_em * (depth - mean_depth[owner]) ** 2, n) / safe_em)
+    front = np.bincount(owner, e_em * (depth < front_depth), n)
+    core = np.bincount(owner, e_em * (lateral < 1.0), n) / safe_em
+    lat_rms = np.sqrt(np.bincount(owner, e_em * lateral**2, n) / safe_em)
+    max_cell = np.zeros(n)
+    np.maximum.at(max_cell, owner, hit_energy)
+    ec = geo.sections[0].material.critical_energy
+    safe_e = np.maximum(energy, 1e-9)
+    return np.column_stack(
+        [
+            np.log(safe_e),
+            energy / momentum,
+            np.bincount(owner, e_em * (depth < 2.0), n) / safe_e,
+            front / safe_e,
+            np.bincount(owner, e_em * (depth > total_depth - 5.0), n) / safe_e,
+            mean_depth - np.log(np.maximum(em_total, ec) / ec),
+            rms_depth,
+            core,
+            lat_rms,
+            max_cell / safe_e,
+            np.log1p(np.bincount(owner, minlength=n)),
+        ]
+    )
 
 
 class CaloPIDFeatures(GeometryUser, MultiTransformer):
@@ -97,58 +141,32 @@ class CaloPIDFeatures(GeometryUser, MultiTransformer):
         energy = np.array(clusters.view("energy"), dtype=np.float64) if n else np.zeros(0)
         momentum = np.where(truth >= 0, p_true, energy)  # no truth: the cluster energy stands in for p
         if self.FeatureSet == "eicrecon":
-            feats = eicrecon_features(clusters, momentum)
+            with edm.reading(clusters) as c:
+                owner, values = c.vector("shapeParameters")
+            shapes = np.zeros((n, 7))
+            rank = np.arange(len(owner)) - np.searchsorted(owner, owner)
+            shapes[owner[rank < 7], rank[rank < 7]] = values[rank < 7]
+            feats = eicrecon_rows(momentum, energy, edm.positions(clusters), shapes)
         else:
-            feats = self.shower_features(clusters, hits, energy, momentum)
+            owner, hit = edm.members(clusters, "hits", hits)
+            cells = np.array(hits.view("cellID"))[hit] if len(hit) else np.zeros(0, dtype=np.uint64)
+            visible = np.array(hits.view("energy"), dtype=np.float64)[hit] if len(hit) else np.zeros(0)
+            hit_energy = self.geometry.em_scale(cells, visible)
+            feats = shower_rows(
+                self.geometry,
+                owner,
+                cells,
+                hit_energy,
+                edm.positions(hits)[hit],
+                energy,
+                edm.positions(clusters),
+                momentum,
+                self.FrontDepth,
+            )
         targets = np.zeros((n, 2), np.int64)
         targets[:, 0] = (truth >= 0) & (pdg != 11)
         targets[:, 1] = (truth >= 0) & (pdg == 11)
         return tensor.from_array(feats.astype(np.float32)), tensor.from_array(targets)
-
-    def shower_features(self, clusters, hits, energy: np.ndarray, momentum: np.ndarray) -> np.ndarray:
-        """The "k4ml" rows (K4ML_FEATURES) from the clusters' hits, without a loop over clusters."""
-        n, geo = len(clusters), self.geometry
-        owner, hit = edm.members(clusters, "hits", hits)
-        cells = np.array(hits.view("cellID"))[hit] if len(hit) else np.zeros(0, dtype=np.uint64)
-        e = geo.em_scale(cells, np.array(hits.view("energy"))[hit] if len(hit) else np.zeros(0))
-        pos = edm.positions(hits)[hit]
-        section = geo.section_of_cells(cells)
-        is_em = np.array([s.name.startswith("ECal") for s in geo.sections] + [False])[section]
-        x0 = geo.material_constant(section, "X0")
-        r_m = geo.material_constant(section, "moliere_radius")
-        layer_depth = np.array([s.layer_thickness for s in geo.sections] + [np.nan])[section]
-        depth = (geo.coder.get(cells, "layer") + 0.5) * layer_depth / x0  # [X0] from the section's front
-        axis = edm.positions(clusters)
-        axis /= np.maximum(np.linalg.norm(axis, axis=1, keepdims=True), 1e-9)
-        along = np.sum(pos * axis[owner], axis=1)
-        lateral = np.linalg.norm(pos - along[:, None] * axis[owner], axis=1) / r_m
-        e_em = np.where(is_em, e, 0.0)
-        em_total = np.bincount(owner, e_em, n)
-        safe_em = np.maximum(em_total, 1e-9)
-        mean_depth = np.bincount(owner, e_em * np.nan_to_num(depth), n) / safe_em
-        rms_depth = np.sqrt(np.bincount(owner, e_em * (np.nan_to_num(depth) - mean_depth[owner]) ** 2, n) / safe_em)
-        front = np.bincount(owner, e_em * (depth < self.FrontDepth), n)
-        core = np.bincount(owner, e_em * (lateral < 1.0), n) / safe_em
-        lat_rms = np.sqrt(np.bincount(owner, e_em * np.nan_to_num(lateral) ** 2, n) / safe_em)
-        max_cell = np.zeros(n)
-        np.maximum.at(max_cell, owner, e)
-        ec = geo.sections[0].material.critical_energy
-        safe_e = np.maximum(energy, 1e-9)
-        return np.column_stack(
-            [
-                np.log(safe_e),
-                energy / momentum,
-                em_total / momentum,
-                (energy - em_total) / momentum,
-                front / safe_e,
-                mean_depth - np.log(np.maximum(em_total, ec) / ec),
-                rms_depth,
-                core,
-                lat_rms,
-                max_cell / safe_e,
-                np.log1p(np.bincount(owner, minlength=n)),
-            ]
-        )
 
 
 class CaloPIDToParticleID(MultiTransformer):

@@ -11,6 +11,7 @@ to the EM scale with each section's sampling fraction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from k4mlinference import edm
 from k4mlinference.algorithms.sim.hits import deposits_to_hits
 from k4mlinference.algorithms.sim.showers import ShowerParameters, simulate
-from k4mlinference.detector import GeometryUser, encoding_key
+from k4mlinference.detector import CalorimeterGeometry, GeometryUser, encoding_key
 from k4mlinference.framework import Input, MultiTransformer, Output, Property, Transformer
 from k4mlinference.framework.seeding import event_rng
 
@@ -123,7 +124,7 @@ def shape_parameters(
 
 
 class SimpleCaloClustering(GeometryUser, Transformer):
-    """One cluster per event from all CalorimeterHits above MinHitEnergy: energy on the EM scale (hit energies
+    """One cluster per event from the CalorimeterHits of the chosen Sections above MinHitEnergy: energy on the EM scale (hit energies
     divided by their section's sampling fraction), log-weighted position, EICrecon's 7 shape parameters
     (`shapeParameters`: radius, dispersion, 2 theta-phi widths, 3 x-y-z widths), `subdetectorEnergies` per
     geometry section and the hit relations."""
@@ -131,42 +132,81 @@ class SimpleCaloClustering(GeometryUser, Transformer):
     InputCollection = Input("CalorimeterHits", type="edm4hep::CalorimeterHitCollection", doc="digitized hits")
     OutputCollection = Output("CaloClusters", type="edm4hep::ClusterCollection", doc="one cluster per event")
     MinHitEnergy = Property(0.0, doc="hits below this (visible) energy are ignored [GeV]")
+    Sections = Property(
+        ["ECalBarrel", "ECalEndcap"], doc="geometry sections whose hits are clustered (an EM cluster, as EICrecon's)"
+    )
     Calibrate = Property(True, doc="divide hit energies by the sections' sampling fractions")
     LogWeightBase = Property(4.0, doc="w0 of the logarithmic position weights")
 
-    def calibrated(self, hits) -> np.ndarray:
-        """EM-scale energies of hits (visible energy / sampling fraction of the hit's section)."""
-        with edm.reading(hits) as h:
-            energy = np.array(h["energy"], dtype=np.float64)
-            cells = np.array(h["cellID"])
-        return self.geometry.em_scale(cells, energy) if self.Calibrate else energy
+    def in_sections(self, cells: np.ndarray) -> np.ndarray:
+        wanted = [self.geometry.section_index(name) for name in self.Sections]
+        return np.isin(self.geometry.section_of_cells(cells), wanted)
 
     def __call__(self, hits):
         with edm.reading(hits) as h:
-            sel = np.nonzero(h["energy"] >= self.MinHitEnergy)[0] if len(hits) else np.zeros(0, dtype=np.int64)
-            cells = np.array(h["cellID"])[sel] if len(sel) else np.zeros(0, dtype=np.uint64)
+            cells = np.array(h["cellID"]) if len(hits) else np.zeros(0, dtype=np.uint64)
+            keep = (np.array(h["energy"]) >= self.MinHitEnergy) & self.in_sections(cells) if len(hits) else []
+            sel = np.nonzero(keep)[0]
+            cells = cells[sel]
+            visible = np.array(h["energy"], dtype=np.float64)[sel] if len(sel) else np.zeros(0)
         if len(sel) == 0:
             return edm.build_collection("edm4hep::ClusterCollection", 0)
-        energy = self.calibrated(hits)[sel]
-        pos = edm.positions(hits)[sel]
         owner = np.zeros(len(sel), dtype=np.int64)
-        total = np.array([energy.sum()])
-        w = log_weights(energy, owner, total, self.LogWeightBase)
-        centre = (w @ pos / w.sum() if w.sum() > 0 else energy @ pos / total[0])[None, :]
-        section = self.geometry.section_of_cells(cells)
-        per_section = np.bincount(section + 1, energy, len(self.geometry.sections) + 1)[1:]
+        c = cluster_arrays(
+            self.geometry, owner, 1, cells, visible, edm.positions(hits)[sel], self.LogWeightBase, self.Calibrate
+        )
         clusters = edm.build_collection(
             "edm4hep::ClusterCollection",
             1,
-            energy=total,
-            position=centre,
-            iTheta=np.arctan2(np.hypot(centre[:, 0], centre[:, 1]), centre[:, 2]),
-            iPhi=np.arctan2(centre[:, 1], centre[:, 0]),
-            shapeParameters=shape_parameters(pos, energy, owner, centre, total, self.LogWeightBase),
-            subdetectorEnergies=per_section[None, :],
+            energy=c.energy,
+            position=c.position,
+            iTheta=np.arctan2(np.hypot(c.position[:, 0], c.position[:, 1]), c.position[:, 2]),
+            iPhi=np.arctan2(c.position[:, 1], c.position[:, 0]),
+            shapeParameters=c.shapes,
+            subdetectorEnergies=c.section_energies,
         )
         edm.set_one_to_many(clusters, "hits", [len(sel)], sel, hits)
         return clusters
+
+
+@dataclass
+class ClusterArrays:
+    """Cluster quantities for n clusters, from their hits (see cluster_arrays)."""
+
+    hit_energy: np.ndarray  # [m] EM-scale energy of each hit
+    energy: np.ndarray  # [n]
+    position: np.ndarray  # [n, 3] log-weighted
+    shapes: np.ndarray  # [n, 7]
+    section_energies: np.ndarray  # [n, n_sections]
+
+
+def cluster_arrays(
+    geometry: CalorimeterGeometry,
+    owner: np.ndarray,
+    n: int,
+    cells: np.ndarray,
+    visible: np.ndarray,
+    positions: np.ndarray,
+    w0: float,
+    calibrate: bool = True,
+) -> ClusterArrays:
+    """Energies, positions, shape parameters and per-section energies of n clusters whose hits (cellIDs, visible
+    energies, positions) belong to cluster `owner`; vectorised over clusters (used by SimpleCaloClustering and by
+    the bulk sample generation for training)."""
+    e = geometry.em_scale(cells, visible) if calibrate else np.asarray(visible, dtype=np.float64)
+    total = np.bincount(owner, e, n)
+    w = log_weights(e, owner, total, w0)
+    wsum = np.bincount(owner, w, n)
+    weighted = np.stack([np.bincount(owner, w * positions[:, i], n) for i in range(3)], axis=1)
+    linear = np.stack([np.bincount(owner, e * positions[:, i], n) for i in range(3)], axis=1)
+    centre = np.where(
+        (wsum > 0)[:, None], weighted / np.maximum(wsum, 1e-30)[:, None], linear / np.maximum(total, 1e-30)[:, None]
+    )
+    section = geometry.section_of_cells(cells)
+    n_sec = len(geometry.sections)
+    per_section = np.bincount(owner * (n_sec + 1) + section + 1, e, n * (n_sec + 1)).reshape(n, n_sec + 1)[:, 1:]
+    shapes = shape_parameters(positions, e, owner, centre, total, w0)
+    return ClusterArrays(e, total, centre, shapes, per_section)
 
 
 class CaloClusterTruthLinker(Transformer):
