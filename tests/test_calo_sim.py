@@ -102,11 +102,11 @@ def test_chain_writes_links_and_cellid_encoding(tmp_path):
     out = tmp_path / "sim.root"
     digitizer = cpp_algorithm("CaloDigitizer")
     algs = [
-        ParticleGun("Gun", PDG=[11, -211], EnergyMin=5.0, EnergyMax=10.0, ParticlesPerEvent=2, Seed=4),
-        SimpleCalorimeterSim("Sim", Seed=5),
-        digitizer("Digi", Calibration=1.0, Stochastic=0.0, Constant=0.0, Threshold=0.0),
-        SimpleCaloClustering("Clustering"),
-        CaloClusterTruthLinker("Truth"),
+        ParticleGun("LGun", PDG=[11, -211], EnergyMin=5.0, EnergyMax=10.0, ParticlesPerEvent=2, Seed=4),
+        SimpleCalorimeterSim("LSim", Seed=5),
+        digitizer("LDigi", Calibration=1.0, Stochastic=0.0, Constant=0.0, Threshold=0.0),
+        SimpleCaloClustering("LClustering"),
+        CaloClusterTruthLinker("LTruth"),
     ]
     run(algs, evt_max=3, output=str(out))
     reader = Reader(str(out))
