@@ -16,20 +16,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "k4mlinference"
 
-# Known offenders being fixed on branch `reliab` (io/ and framework/ private access). The lead empties this
-# list after merging that branch; the test then holds for the whole package.
-# Entries no longer found fail the test too, so the list cannot go stale.
-ALLOWED: set[tuple[str, str]] = {
-    ("k4mlinference.framework.algorithm", "from k4mlinference.framework.properties import _DataHandle"),
-    ("k4mlinference.framework.cpp", "k4mlinference.edm.loader._cppyy"),
-    ("k4mlinference.io._cpp", "k4mlinference.edm.loader._cppyy"),
-    ("k4mlinference.io._cpp", "k4mlinference.edm.loader._build_key"),
-    ("k4mlinference.io._cpp", "k4mlinference.edm.loader._root_version"),
-    ("k4mlinference.io._cpp", "k4mlinference.edm.loader._locked"),
-    ("k4mlinference.io._cpp", "k4mlinference.edm.loader._compile_dictionary"),
-    ("k4mlinference.io.datamodels", "from k4mlinference.datamodel.model import _NUMPY_TYPES"),
-    ("k4mlinference.io.hdf5", "from k4mlinference.datamodel.model import _NUMPY_TYPES"),
-}
+# No exceptions: an entry here would be a known offender, and entries no longer found fail the test too.
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def _module_name(path: Path) -> str:

@@ -44,7 +44,9 @@ class MLInference(MultiTransformer):
     )
 
     ModelPath = Property(
-        "", doc="model file: .onnx (onnxruntime), .pt (TorchScript), .pt2 (torch.export), or module:function"
+        "",
+        doc="model file: .onnx (onnxruntime), .pt (TorchScript), .pt2 (torch.export), or module:function",
+        existing_file=True,
     )
     SidecarPath = Property(
         "", doc="JSON sidecar (ours, or weaver's preprocess.json); empty: <model>.json next to the model, if there"
