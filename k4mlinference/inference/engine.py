@@ -222,10 +222,8 @@ class InferenceEngine:
                 return self._collections_one_by_one(events, first, "an output does not have the batch axis")
         else:
             res = self._empty_outputs(feeds, None)
-        out_colls = [[tensor.empty_collection() for _ in res] for _ in events]
-        for k, arr in enumerate(res.values()):
-            tensor.scatter([oc[k] for oc in out_colls], tensor.storable(arr), rows)
-        return out_colls
+        by_output = [tensor.scatter_new(tensor.storable(arr), rows) for arr in res.values()]
+        return [list(per_event) for per_event in zip(*by_output)]
 
     def _describe_input(self, name: str, colls: list[Any], first: int) -> np.ndarray:
         """Validated `tensor.describe_many` rows of one input over the events of a block."""
