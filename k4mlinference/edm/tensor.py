@@ -348,15 +348,18 @@ def emplace(coll: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     return array_at(addr, etype, tuple(shp.tolist()))
 
 
-def _checked_rows(src: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
-    """(src contiguous, its elementType, rows as int64, per-row shape) after checking they fit together."""
+def _row_blocks(src: np.ndarray, rows: np.ndarray) -> tuple[tuple[Any, ...], tuple[np.ndarray, ...]]:
+    """The C++ arguments describing `src` cut into blocks of rows[i] rows (elementType, rows, per-row shape,
+    rank, data, item size), after checking they fit; and the arrays they point into, to hold during the call."""
     src = np.ascontiguousarray(src)
     etype = element_type_of(src.dtype)
     rows = np.ascontiguousarray(rows, np.int64)
     n_rows = src.shape[0] if src.ndim else 1
     if int(rows.sum()) != n_rows:
         raise TensorError(f"scatter: {int(rows.sum())} rows requested, the batch has {n_rows}")
-    return src, etype, rows, np.asarray(src.shape[1:], np.int64)
+    inner = np.asarray(src.shape[1:], np.int64)
+    args = (etype, rows.ctypes.data, inner.ctypes.data if len(inner) else 0, len(inner), src.ctypes.data)
+    return (*args, src.dtype.itemsize), (src, rows, inner)
 
 
 def scatter(colls: list[Any], src: np.ndarray, rows: np.ndarray) -> None:
@@ -364,18 +367,10 @@ def scatter(colls: list[Any], src: np.ndarray, rows: np.ndarray) -> None:
     ns = _cpp()
     if len(rows) != len(colls):
         raise TensorError(f"scatter: {len(rows)} row counts for {len(colls)} collections")
-    src, etype, rows, inner = _checked_rows(src, rows)
-    addrs = addresses(colls)  # held here: the C++ call reads it through a raw pointer
-    ns.scatter(
-        addrs.ctypes.data,
-        len(colls),
-        etype,
-        rows.ctypes.data,
-        inner.ctypes.data if len(inner) else 0,
-        len(inner),
-        src.ctypes.data,
-        src.dtype.itemsize,
-    )
+    args, held = _row_blocks(src, rows)
+    addrs = addresses(colls)  # held here too: the C++ call reads it through a raw pointer
+    ns.scatter(addrs.ctypes.data, len(colls), *args)
+    del held, addrs
 
 
 def scatter_new(src: np.ndarray, rows: np.ndarray) -> list[Any]:
@@ -383,17 +378,9 @@ def scatter_new(src: np.ndarray, rows: np.ndarray) -> list[Any]:
 
     The collections are made and filled in one C++ call (what the engine does per output per block)."""
     ns = _cpp()
-    src, etype, rows, inner = _checked_rows(src, rows)
-    made = ns.scatter_new(
-        len(rows),
-        etype,
-        rows.ctypes.data,
-        inner.ctypes.data if len(inner) else 0,
-        len(inner),
-        src.ctypes.data,
-        src.dtype.itemsize,
-    )
-    colls = list(made)
+    args, held = _row_blocks(src, rows)
+    colls = list(ns.scatter_new(len(rows), *args))
+    del held
     for c in colls:
         c.__python_owns__ = True  # made with new in C++: Python deletes them like collections it made
     return colls
