@@ -69,6 +69,11 @@ def test_batched_describe_gather_scatter(edm):
     tensor.scatter(outs, buf * 2, rows)
     for a, c in zip(arrays, outs):
         np.testing.assert_array_equal(tensor.as_array(c), a * 2)
+    made = tensor.scatter_new(buf * 3, rows)  # made and filled in one C++ call, owned by Python
+    assert len(made) == len(arrays)
+    for a, c in zip(arrays, made):
+        np.testing.assert_array_equal(tensor.as_array(c), a * 3)
+    del made
     v = tensor.emplace(outs[0], (2, 3), np.int64)
     v[:] = 7
     np.testing.assert_array_equal(tensor.as_array(outs[0], 1), np.full((2, 3), 7))

@@ -19,7 +19,8 @@ working on tensor 0 of every collection (EICrecon's one-Tensor-per-event convent
   use inside one call, while nothing grows the collection);
 - `gather(info, dst)`: tensors of many collections concatenated into one buffer (one memcpy each);
 - `emplace(coll, shape, dtype)`: pre-size an output tensor and return a view a backend writes into;
-- `scatter(colls, src, rows)`: collection i gets the next rows[i] rows of `src` as its tensor.
+- `scatter(colls, src, rows)`: collection i gets the next rows[i] rows of `src` as its tensor;
+  `scatter_new(src, rows)` makes those collections in the same C++ call.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def storable(array: Any) -> np.ndarray:
 _CPP = r"""
 #include <cstring>
 #include <cstdint>
+#include <vector>
 namespace k4ml_tensor {
 using TC = edm4eic::TensorCollection;
 constexpr int kFloat = @FLOAT@, kInt64 = @INT64@;
@@ -172,6 +174,20 @@ inline void scatter(std::intptr_t addrs_addr, std::size_t n, int etype, std::int
     if (nbytes) std::memcpy(reinterpret_cast<void*>(dst), p, nbytes);
     p += nbytes;
   }
+}
+// n new collections, collection i holding the next rows[i] rows of src (the caller takes ownership).
+inline std::vector<TC*> scatter_new(std::size_t n, int etype, std::intptr_t rows_addr, std::intptr_t inner_addr,
+                                    int inner_rank, std::intptr_t src, std::int64_t itemsize) {
+  std::vector<TC*> out;
+  std::vector<std::int64_t> addrs;
+  out.reserve(n);
+  addrs.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    out.push_back(new TC());
+    addrs.push_back(reinterpret_cast<std::int64_t>(out.back()));
+  }
+  scatter(reinterpret_cast<std::intptr_t>(addrs.data()), n, etype, rows_addr, inner_addr, inner_rank, src, itemsize);
+  return out;
 }
 }
 """
@@ -332,28 +348,42 @@ def emplace(coll: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     return array_at(addr, etype, tuple(shp.tolist()))
 
 
-def scatter(colls: list[Any], src: np.ndarray, rows: np.ndarray) -> None:
-    """Give collection i a tensor made of the next rows[i] rows of `src` (one copy, one C++ call)."""
-    ns = _cpp()
+def _row_blocks(src: np.ndarray, rows: np.ndarray) -> tuple[tuple[Any, ...], tuple[np.ndarray, ...]]:
+    """The C++ arguments describing `src` cut into blocks of rows[i] rows (elementType, rows, per-row shape,
+    rank, data, item size), after checking they fit; and the arrays they point into, to hold during the call."""
     src = np.ascontiguousarray(src)
     etype = element_type_of(src.dtype)
     rows = np.ascontiguousarray(rows, np.int64)
+    n_rows = src.shape[0] if src.ndim else 1
+    if int(rows.sum()) != n_rows:
+        raise TensorError(f"scatter: {int(rows.sum())} rows requested, the batch has {n_rows}")
+    inner = np.asarray(src.shape[1:], np.int64)
+    args = (etype, rows.ctypes.data, inner.ctypes.data if len(inner) else 0, len(inner), src.ctypes.data)
+    return (*args, src.dtype.itemsize), (src, rows, inner)
+
+
+def scatter(colls: list[Any], src: np.ndarray, rows: np.ndarray) -> None:
+    """Give collection i a tensor made of the next rows[i] rows of `src` (one copy, one C++ call)."""
+    ns = _cpp()
     if len(rows) != len(colls):
         raise TensorError(f"scatter: {len(rows)} row counts for {len(colls)} collections")
-    if int(rows.sum()) != (src.shape[0] if src.ndim else 1):
-        raise TensorError(f"scatter: {int(rows.sum())} rows requested, the batch has {src.shape[0] if src.ndim else 1}")
-    inner = np.asarray(src.shape[1:], np.int64)
-    addrs = addresses(colls)  # held here: the C++ call reads it through a raw pointer
-    ns.scatter(
-        addrs.ctypes.data,
-        len(colls),
-        etype,
-        rows.ctypes.data,
-        inner.ctypes.data if len(inner) else 0,
-        len(inner),
-        src.ctypes.data,
-        src.dtype.itemsize,
-    )
+    args, held = _row_blocks(src, rows)
+    addrs = addresses(colls)  # held here too: the C++ call reads it through a raw pointer
+    ns.scatter(addrs.ctypes.data, len(colls), *args)
+    del held, addrs
+
+
+def scatter_new(src: np.ndarray, rows: np.ndarray) -> list[Any]:
+    """len(rows) new collections, collection i holding the next rows[i] rows of `src` as its tensor.
+
+    The collections are made and filled in one C++ call (what the engine does per output per block)."""
+    ns = _cpp()
+    args, held = _row_blocks(src, rows)
+    colls = list(ns.scatter_new(len(rows), *args))
+    del held
+    for c in colls:
+        c.__python_owns__ = True  # made with new in C++: Python deletes them like collections it made
+    return colls
 
 
 # ---------------------------------------------------------------------------------------- one Tensor

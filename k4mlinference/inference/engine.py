@@ -22,7 +22,6 @@ into the output collection's buffer; K > 1 events cost one gather copy in and on
 
 from __future__ import annotations
 
-import threading
 import warnings
 from typing import Any
 
@@ -51,16 +50,6 @@ class InferenceEngine:
         self._fixed_value: int | None = None
         # outputs can be bound to the output collections' buffers (ONNX Runtime on CPU, no reshaping preprocessing)
         self._in_place = bool(model.backend.writes_into_outputs and not self.preprocess)
-        self._tls = threading.local()  # per-thread: the engine may serve several threads of one algorithm
-
-    @property
-    def last_feeds(self) -> dict[str, np.ndarray] | None:
-        """The inputs of this thread's last model call, exactly as the model saw them."""
-        return getattr(self._tls, "feeds", None)
-
-    @last_feeds.setter
-    def last_feeds(self, feeds: dict[str, np.ndarray] | None) -> None:
-        self._tls.feeds = feeds
 
     @property
     def input_names(self) -> list[str]:
@@ -90,7 +79,6 @@ class InferenceEngine:
             out = None  # shapes may change
         if self.cast:
             feeds = self.model.cast(feeds)
-        self.last_feeds = feeds
         fixed = self._fixed_batch()
         rows = _rows(feeds)
         if fixed is None or rows is None or rows == fixed:
@@ -234,10 +222,8 @@ class InferenceEngine:
                 return self._collections_one_by_one(events, first, "an output does not have the batch axis")
         else:
             res = self._empty_outputs(feeds, None)
-        out_colls = [[tensor.empty_collection() for _ in res] for _ in events]
-        for k, arr in enumerate(res.values()):
-            tensor.scatter([oc[k] for oc in out_colls], tensor.storable(arr), rows)
-        return out_colls
+        by_output = [tensor.scatter_new(tensor.storable(arr), rows) for arr in res.values()]
+        return [list(per_event) for per_event in zip(*by_output)]
 
     def _describe_input(self, name: str, colls: list[Any], first: int) -> np.ndarray:
         """Validated `tensor.describe_many` rows of one input over the events of a block."""
