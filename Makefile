@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[test]"
 	$(BIN)/python -m k4mlinference.edm.loader
+	$(BIN)/python -m k4mlinference.framework.cpp
 	touch $(STAMP)
 
 demo: $(STAMP)

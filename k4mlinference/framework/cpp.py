@@ -489,3 +489,11 @@ class CppAlgorithm(_alg.Algorithm):
         if self.kind == "MultiTransformer":
             return tuple(results)
         return results[0] if results else None
+
+
+if __name__ == "__main__":  # `python -m k4mlinference.framework.cpp`: build the shipped algorithms' library
+    import time
+
+    t0 = time.perf_counter()
+    shipped = library(source_sets()[0])
+    print(f"C++ algorithms {', '.join(shipped.names())} ready in {time.perf_counter() - t0:.1f} s: {shipped.path}")

@@ -152,8 +152,11 @@ class Property:
 
         if not (self.existing_file and isinstance(value, str) and value):
             return
-        if ":" in value and os.sep not in value:  # `module:function`, not a file
-            return
+        if ":" in value:
+            path = value.rsplit(":", 1)[0]
+            if not path.endswith(".py"):  # `module:function`, not a file
+                return
+            value = path  # `file.py:function`: the file must exist
         if not os.path.isfile(value):
             raise PropertyError(f"{owner or '?'}: property '{self.name}': file {value!r} does not exist")
 
