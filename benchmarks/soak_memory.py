@@ -36,10 +36,10 @@ def configure(options: str, n: int, output: str, settings: list[str]):
     """Run the options file as k4run does and return the configured application."""
     from k4mlinference.framework import app as appmod
     from k4mlinference.framework import cli
-    from k4mlinference.framework.component import REGISTRY
+    from k4mlinference.framework.component import CONFIGURED
 
     cli.install_shims()
-    REGISTRY.clear()
+    CONFIGURED.clear()
     saved, sys.argv = sys.argv, ["k4run", options]
     try:
         runpy.run_path(options, run_name="__k4run__")
