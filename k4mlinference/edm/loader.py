@@ -245,9 +245,6 @@ def include_dirs() -> list[Path]:
     return list(_STATE.include_dirs)
 
 
-_cppyy = cppyy_module  # framework/cpp.py still uses the old private name
-
-
 if __name__ == "__main__":  # `python -m k4mlinference.edm.loader`: warm the cache
     t = time.perf_counter()
     load_builtin()

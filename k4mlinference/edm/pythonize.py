@@ -223,7 +223,7 @@ def _coll_repr(self) -> str:
 # ------------------------------------------------------------------ handles
 def _resolve(handle: Any, oid: Any):
     """Follow an ObjectID from `handle`'s collection, through its frame when needed."""
-    from k4mlinference.edm.frame_registry import find_collection
+    from k4mlinference.edm.resolver import find_collection
 
     if oid.index < 0:
         return None

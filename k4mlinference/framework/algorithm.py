@@ -81,6 +81,11 @@ class Algorithm(Component):
     def initialize(self) -> None:
         """Called once after properties are set and before the first event."""
 
+    def file_metadata(self) -> dict[str, Any]:
+        """Parameters for the output file's `metadata` frame, asked once after finalize(); e.g. a readout's
+        `<collection>__CellIDEncoding` as DD4hep/k4FWCore files carry it."""
+        return {}
+
     def finalize(self) -> None:
         """Called once after the last event."""
 

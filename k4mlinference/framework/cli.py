@@ -84,6 +84,12 @@ def _base_parser(
     g.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar (default: on a TTY)"
     )
+    g.add_argument(
+        "--cpp-source",
+        action="append",
+        metavar="PATH_OR_GLOB",
+        help="C++ algorithm sources to compile and load (.cpp file, folder or glob; repeatable; env K4ML_CPP_SOURCES)",
+    )
     g.add_argument("--worker-report", default=None, help=argparse.SUPPRESS)
     g.add_argument("--config-options", default=None, help=argparse.SUPPRESS)
     return p
@@ -196,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
+    from k4mlinference.framework.cpp import take_cpp_sources
+
+    argv = take_cpp_sources(argv)  # before the files: `k4run --cpp-source DIR opts.py` works too
     files, rest = _split_files(argv)
     pre, _ = _base_parser().parse_known_args(rest)
     if pre.list and not files:

@@ -252,6 +252,8 @@ class EventLoop:
                 self.timing[alg.name][2] -= 1
             if writer is not None:
                 t0 = time.perf_counter()
+                for alg in order:  # algorithm hooks (cellID encodings of the readouts they write)
+                    self.metadata.update(alg.file_metadata())
                 if self.metadata:
                     self._write_metadata(writer)
                 writer.finish()

@@ -121,14 +121,11 @@ def _is_userdata(coll: Any) -> bool:
 
 
 def _userdata_dtype(coll: Any) -> np.dtype:
-    from k4mlinference.datamodel.model import member_dtype, normalize_type
+    from k4mlinference.datamodel.model import builtin_dtype
 
-    value = normalize_type(str(coll.getValueTypeName()))
-    try:
-        dtype = member_dtype(value, {})
-    except ValueError:
-        dtype = None
-    if not isinstance(dtype, np.dtype) or dtype.names is not None:
+    value = str(coll.getValueTypeName())
+    dtype = builtin_dtype(value)
+    if dtype is None:
         raise TypeError(f"podio::UserDataCollection<{value}> has no numpy equivalent")
     return dtype
 
