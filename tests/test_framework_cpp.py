@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from k4mlinference.framework import AlgorithmError, Input, Output, Property, Transformer, cpp_algorithm, run
-from k4mlinference.framework.component import REGISTRY
+from k4mlinference.framework.component import CONFIGURED
 
 HITS = "edm4hep::CalorimeterHitCollection"
 SIM = "edm4hep::SimCalorimeterHitCollection"
@@ -16,9 +16,9 @@ SIM = "edm4hep::SimCalorimeterHitCollection"
 
 @pytest.fixture(autouse=True)
 def _clean_registry():
-    REGISTRY.clear()
+    CONFIGURED.clear()
     yield
-    REGISTRY.clear()
+    CONFIGURED.clear()
 
 
 class Recorder(Transformer):
@@ -103,7 +103,7 @@ def test_cpp_properties_are_typed_and_reach_the_cpp_object(edm):
 def test_cpp_smearing_is_reproducible_per_event_and_cell(edm):
     a = run(_chain(Seed=1), evt_max=2)
     first = [float(h.view("energy").sum()) for _, _, h in Recorder.seen[-2:]]
-    REGISTRY.clear()
+    CONFIGURED.clear()
     Recorder.seen.clear()
     run(_chain(Seed=1), evt_max=2)
     again = [float(h.view("energy").sum()) for _, _, h in Recorder.seen[-2:]]

@@ -15,7 +15,7 @@ from k4mlinference.framework import (
     PropertyError,
     Transformer,
 )
-from k4mlinference.framework.component import REGISTRY
+from k4mlinference.framework.component import CONFIGURED
 from k4mlinference.framework.eventloop import parse_output_commands, select_collections
 from k4mlinference.framework.scheduler import schedule
 
@@ -44,9 +44,9 @@ class Many(Consumer):
 
 @pytest.fixture(autouse=True)
 def _clean_registry():
-    REGISTRY.clear()
+    CONFIGURED.clear()
     yield
-    REGISTRY.clear()
+    CONFIGURED.clear()
 
 
 def test_property_types_are_checked_with_the_component_named():

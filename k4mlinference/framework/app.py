@@ -13,7 +13,7 @@ from typing import Any
 
 from k4mlinference.framework import messages
 from k4mlinference.framework.algorithm import Algorithm
-from k4mlinference.framework.component import REGISTRY, Component, ConfigurationError
+from k4mlinference.framework.component import CONFIGURED, Component, ConfigurationError
 from k4mlinference.framework.eventloop import EventLoop, RunResult, format_timing
 from k4mlinference.framework.services import METADATA, ApplicationMgr, IOSvc, PodioInput, PodioOutput, k4DataSvc
 
@@ -29,10 +29,10 @@ class Application:
 
 def check_k4fwcore_imports() -> None:
     """k4FWCore's rule: with IOSvc, ApplicationMgr and IOSvc must come from k4FWCore, not Configurables."""
-    iosvcs = [c for c in REGISTRY.components.values() if isinstance(c, IOSvc)]
+    iosvcs = [c for c in CONFIGURED.components.values() if isinstance(c, IOSvc)]
     if not iosvcs:
         return
-    apps = [c for c in REGISTRY.components.values() if isinstance(c, ApplicationMgr)]
+    apps = [c for c in CONFIGURED.components.values() if isinstance(c, ApplicationMgr)]
     wrong = [c.type_name() for c in [*iosvcs, *apps] if not c.get_property("ImportedFromk4FWCore")]
     if wrong:
         raise ImportError(
@@ -43,13 +43,13 @@ def check_k4fwcore_imports() -> None:
 
 def collect(create_missing: bool = True) -> Application:
     """The ApplicationMgr, IOSvc and top algorithms the options files configured."""
-    apps = [c for c in REGISTRY.components.values() if isinstance(c, ApplicationMgr)]
-    iosvcs = [c for c in REGISTRY.components.values() if isinstance(c, IOSvc)]
+    apps = [c for c in CONFIGURED.components.values() if isinstance(c, ApplicationMgr)]
+    iosvcs = [c for c in CONFIGURED.components.values() if isinstance(c, IOSvc)]
     if not apps:
         if not create_missing:
             raise ConfigurationError("the options file configures no ApplicationMgr")
         apps = [ApplicationMgr()]
-    legacy = [c for c in REGISTRY.components.values() if isinstance(c, (k4DataSvc, PodioInput, PodioOutput))]
+    legacy = [c for c in CONFIGURED.components.values() if isinstance(c, (k4DataSvc, PodioInput, PodioOutput))]
     if not iosvcs:
         iosvcs = [IOSvc("IOSvc")]
     app, iosvc = apps[-1], iosvcs[-1]

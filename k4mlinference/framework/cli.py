@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from k4mlinference.framework import messages
-from k4mlinference.framework.component import REGISTRY, Component, ConfigurationError
+from k4mlinference.framework.component import CONFIGURED, Component, ConfigurationError
 from k4mlinference.framework.properties import Property, PropertyError, suggest
 
 SHIMS = Path(__file__).resolve().parent / "shims"
@@ -134,7 +134,7 @@ def list_algorithms(out: Any = None) -> None:
 # ------------------------------------------------------------------ property options
 def _cli_properties() -> list[tuple[Component, str, Property]]:
     out = []
-    for comp in REGISTRY.components.values():
+    for comp in CONFIGURED.components.values():
         for pname, prop in comp.properties().items():
             if prop.type is list and prop.element_type is None:
                 continue  # TopAlg, ExtSvc: objects, not settable from a command line
@@ -165,7 +165,7 @@ def _unknown_option_message(arg: str, known: list[str]) -> str:
     flag = arg.split("=", 1)[0]
     if flag.startswith("--") and "." in flag:
         comp = flag[2:].split(".", 1)[0]
-        names = list(REGISTRY.components)
+        names = list(CONFIGURED.components)
         if comp not in names and flag[2:].split(".", 1)[1] not in names:
             return f"unknown option {flag}: no component named '{comp}'.{suggest(comp, names)}"
         return f"unknown option {flag}: no such property.{suggest(flag, known)}"
@@ -221,7 +221,7 @@ def _main(argv: list[str]) -> int:
 
     # ---- run the options files with the shims in place
     install_shims()
-    REGISTRY.clear()
+    CONFIGURED.clear()
     from k4mlinference.framework.services import METADATA
 
     METADATA.clear()

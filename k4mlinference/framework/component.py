@@ -24,7 +24,7 @@ class Component(Logger):
 
     def __new__(cls, name: str | None = None, **properties: Any) -> Component:
         # Gaudi's rule: the same name and type give the same instance (later keywords update it)
-        existing = REGISTRY.get(name or cls.default_name())
+        existing = CONFIGURED.get(name or cls.default_name())
         if existing is not None and type(existing) is cls:
             return existing
         return super().__new__(cls)
@@ -39,7 +39,7 @@ class Component(Logger):
         for key, value in properties.items():
             self.set_property(key, value)
         self.__dict__["_initialized"] = True
-        REGISTRY.add(self)
+        CONFIGURED.add(self)
 
     @classmethod
     def default_name(cls) -> str:
@@ -96,7 +96,7 @@ class Component(Logger):
         return f"{self.type_name()}({self.name!r})"
 
 
-class _Registry:
+class ConfiguredComponents:
     """Every component constructed in this process, by instance name (last one wins)."""
 
     def __init__(self) -> None:
@@ -112,4 +112,5 @@ class _Registry:
         self.components.clear()
 
 
-REGISTRY = _Registry()
+CONFIGURED = ConfiguredComponents()
+REGISTRY = CONFIGURED  # the old name, for code written before the rename

@@ -47,6 +47,11 @@ class Chunk:
     cwd: str = ""
     iosvc: str = "IOSvc"
     config_file: str = ""  # JSON list of the parent's option lines, written as configuration_metadata
+    # shipped mode (Dask: the worker may see none of the driver's disk): `files` holds the options
+    # files and the option lines by name, the worker runs in its own temporary folder and sends
+    # its output file and log back in the report
+    ship: bool = False
+    files: dict[str, str] = field(default_factory=dict)
 
     @property
     def range_text(self) -> str:
@@ -87,6 +92,8 @@ def run_chunk(chunk: Chunk | dict) -> dict:
     """Run one chunk in a fresh k4run process (on whatever machine calls this) and return its report."""
     if isinstance(chunk, dict):
         chunk = Chunk(**chunk)
+    if chunk.ship:
+        return _run_shipped(chunk)
     report = chunk.log + ".json"
     cmd = [
         sys.executable,
@@ -123,6 +130,55 @@ def run_chunk(chunk: Chunk | dict) -> dict:
     out = json.loads(Path(report).read_text()) if os.path.exists(report) else {}
     out["wall"] = time.perf_counter() - t0
     return out
+
+
+def _run_shipped(chunk: Chunk) -> dict:
+    """A chunk that brings its files along and takes its output home (nothing on a shared disk)."""
+    import base64
+    import shutil
+
+    work = tempfile.mkdtemp(prefix="k4run-chunk-")
+    try:
+        for name, text in chunk.files.items():
+            Path(work, name).write_text(text)
+        local = Chunk(
+            chunk.index,
+            chunk.first,
+            chunk.count,
+            os.path.join(work, Path(chunk.output).name) if chunk.output else "",
+            os.path.join(work, "chunk.log"),
+            list(chunk.argv),
+            work,
+            chunk.iosvc,
+            os.path.join(work, chunk.config_file) if chunk.config_file else "",
+        )
+        try:
+            out = run_chunk(local)
+        except ChunkError as exc:
+            tail = Path(local.log).read_text(errors="replace")[-2000:] if os.path.exists(local.log) else ""
+            raise ChunkError(f"{str(exc).split(' (log:')[0]} on {os.uname().nodename}; log tail:\n{tail}") from None
+        if local.output:
+            out["output_bytes"] = base64.b64encode(Path(local.output).read_bytes()).decode()
+        return out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _ship(chunks: list[Chunk], argv: list[str], config_file: str) -> None:
+    """Turn driver-local chunks into shipped ones: options files by content, relative names only."""
+    files, args = {}, []
+    for a in argv:
+        if os.path.isfile(a) and a.endswith(".py"):
+            name = f"opts{len(files)}_{Path(a).name}"
+            files[name] = Path(a).read_text()
+            args.append(name)
+        else:
+            args.append(a)
+    if config_file:
+        files["options.json"] = Path(config_file).read_text()
+    for c in chunks:
+        c.ship, c.files, c.argv, c.cwd = True, files, list(args), ""
+        c.config_file = "options.json" if config_file else ""
 
 
 # ------------------------------------------------------------------ executors
@@ -282,6 +338,8 @@ def run_chunks(
         out = os.path.abspath(chunk_output(output, i)) if output else ""
         stem = Path(out).with_suffix("") if out else logdir / f"chunk{i:03d}"
         chunks.append(Chunk(i, f, c, out, str(stem) + ".log", list(argv), cwd, iosvc, config_file))
+    if executor.name == "dask":  # a worker may be on another machine: ship inputs, bring outputs home
+        _ship(chunks, argv, config_file)
     messages.emit(
         "Executor",
         messages.INFO,
@@ -308,6 +366,11 @@ def run_chunks(
                     msg, level = f"chunk {chunk.index} ({chunk.range_text}) failed again: {res}", messages.ERROR
                 messages.emit("Executor", level, msg)
             else:
+                data = res.pop("output_bytes", None)
+                if data is not None:  # a shipped chunk: its output came back with the report
+                    import base64
+
+                    Path(chunk.output).write_bytes(base64.b64decode(data))
                 reports[chunk.index] = res
                 messages.emit(
                     "Executor",

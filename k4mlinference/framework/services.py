@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from k4mlinference.framework.component import REGISTRY, Component
+from k4mlinference.framework.component import CONFIGURED, Component
 from k4mlinference.framework.messages import INFO
 from k4mlinference.framework.properties import Property
 
@@ -142,7 +142,7 @@ class PodioOutput(Component):
 
 
 def find(kind: type) -> list[Component]:
-    return [c for c in REGISTRY.components.values() if isinstance(c, kind)]
+    return [c for c in CONFIGURED.components.values() if isinstance(c, kind)]
 
 
 METADATA: dict = {}  # k4FWCore.putMetadata values, written to the "metadata" frame

@@ -126,6 +126,12 @@ class _Source:
         self.io = cppyy_io()
         self.file = _open_root_file(path)
         kind = str(self.io.keyClass(self.file, "podio_metadata"))
+        if kind.startswith("ROOT::Experimental::RNTuple"):
+            raise PodioFileError(
+                path,
+                "holds a pre-1.0 experimental RNTuple (ROOT::Experimental::RNTuple, written by ROOT before 6.34), "
+                "which this ROOT cannot read; rewrite it with the ROOT that wrote it (or as a TTree)",
+            )
         if kind == "TTree":
             self.md: FileMetadata = read_tree_metadata(path, self.file)
         elif "RNTuple" in kind:
