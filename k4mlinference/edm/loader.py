@@ -71,7 +71,7 @@ def cache_root() -> Path:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -81,12 +81,12 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _root_version() -> str:
+def root_version() -> str:
     header = root_dir() / "include" / "RVersion.h"
     return header.read_text() if header.exists() else ""
 
 
-def _build_key(*parts: str) -> str:
+def build_key(*parts: str) -> str:
     h = hashlib.sha256()
     for p in parts:
         h.update(p.encode())
@@ -100,9 +100,7 @@ def _run(cmd: list[str], cwd: Path) -> None:
         raise DatamodelBuildError(f"command failed ({res.returncode}): {' '.join(cmd)}\n{res.stdout}\n{res.stderr}")
 
 
-def _compile_dictionary(
-    build: Path, libname: str, headers: list[str], selection: str, include_dirs: list[Path]
-) -> Path:
+def compile_dictionary(build: Path, libname: str, headers: list[str], selection: str, include_dirs: list[Path]) -> Path:
     """rootcling + g++ into `build/lib<libname>.so` (atomically: built in a temp dir first)."""
     lib = build / f"lib{libname}.so"
     if lib.exists():
@@ -169,7 +167,7 @@ class LoadedDatamodels:
 _STATE = LoadedDatamodels()
 
 
-def _cppyy():
+def cppyy_module():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the alpha wheel warns on import
         import cppyy
@@ -180,17 +178,17 @@ def _cppyy():
 def _load_core() -> None:
     if _STATE.core_loaded:
         return
-    cppyy = _cppyy()
+    cppyy = cppyy_module()
     core_text = CORE_HEADER.read_text()
-    key = _build_key(core_text, _CORE_SELECTION, _root_version(), "core-v1")
+    key = build_key(core_text, _CORE_SELECTION, root_version(), "core-v1")
     build = cache_root() / f"core-{key}"
     inc = build / "include"
-    with _locked(cache_root() / f"core-{key}.lock"):
+    with locked(cache_root() / f"core-{key}.lock"):
         (inc / "k4ml").mkdir(parents=True, exist_ok=True)
         hdr = inc / "k4ml" / "podio_types.h"
         if not hdr.exists() or hdr.read_text() != core_text:
             hdr.write_text(core_text)
-        lib = _compile_dictionary(build, "k4mlPodioDict", ["k4ml/podio_types.h"], _CORE_SELECTION, [inc])
+        lib = compile_dictionary(build, "k4mlPodioDict", ["k4ml/podio_types.h"], _CORE_SELECTION, [inc])
     cppyy.add_include_path(str(inc))
     cppyy.load_library(str(lib))
     cppyy.include("k4ml/podio_types.h")
@@ -204,22 +202,22 @@ def load_datamodel(dm: Datamodel, upstream: list[Datamodel] | None = None) -> Da
         return _STATE.datamodels[dm.name]
     t0 = time.perf_counter()
     _load_core()
-    cppyy = _cppyy()
+    cppyy = cppyy_module()
     upstream = upstream or [_STATE.datamodels[u] for u in dm.upstream if u in _STATE.datamodels]
     header = generator.generate_header(dm, upstream)
     selection = generator.generate_selection(dm, upstream)
     gen_src = Path(generator.__file__).read_text()
-    key = _build_key(
-        header, selection, gen_src, CORE_HEADER.read_text(), _root_version(), *(u.content_hash for u in upstream)
+    key = build_key(
+        header, selection, gen_src, CORE_HEADER.read_text(), root_version(), *(u.content_hash for u in upstream)
     )
     build = cache_root() / f"{dm.name}-{key}"
     inc = build / "include"
-    with _locked(cache_root() / f"{dm.name}-{key}.lock"):
+    with locked(cache_root() / f"{dm.name}-{key}.lock"):
         hdr = inc / dm.name / f"{dm.name}.h"
         hdr.parent.mkdir(parents=True, exist_ok=True)
         if not hdr.exists() or hdr.read_text() != header:
             hdr.write_text(header)
-        lib = _compile_dictionary(
+        lib = compile_dictionary(
             build, f"{dm.name}Dict", [f"{dm.name}/{dm.name}.h"], selection, [inc, *_STATE.include_dirs]
         )
     cppyy.add_include_path(str(inc))

@@ -44,21 +44,40 @@ def cppyy_io() -> Any:
         from k4mlinference import edm
 
         edm.load()
-        cppyy = loader._cppyy()
+        cppyy = loader.cppyy_module()
         text = LEGACY_HEADER.read_text()
-        key = loader._build_key(text, _SELECTION, loader._root_version(), "io-legacy-v1")
+        key = loader.build_key(text, _SELECTION, loader.root_version(), "io-legacy-v1")
         build = loader.cache_root() / f"io-{key}"
         inc = build / "include"
-        with loader._locked(loader.cache_root() / f"io-{key}.lock"):
+        with loader.locked(loader.cache_root() / f"io-{key}.lock"):
             hdr = inc / "k4ml" / "io" / "podio_legacy.h"
             hdr.parent.mkdir(parents=True, exist_ok=True)
             for src, dst in ((LEGACY_HEADER, hdr), (IO_HEADER, hdr.parent / "root_io.h")):
                 content = src.read_text()
                 if not dst.exists() or dst.read_text() != content:
                     dst.write_text(content)
-            lib = loader._compile_dictionary(build, "k4mlIOLegacyDict", ["k4ml/io/podio_legacy.h"], _SELECTION, [inc])
+            lib = loader.compile_dictionary(build, "k4mlIOLegacyDict", ["k4ml/io/podio_legacy.h"], _SELECTION, [inc])
         cppyy.load_library(str(lib))
         cppyy.add_include_path(str(inc))
         cppyy.include("k4ml/io/root_io.h")
-        _LOADED["ns"] = cppyy.gbl.k4ml.io
-        return _LOADED["ns"]
+        ns = _LOADED["ns"] = cppyy.gbl.k4ml.io
+        protect_reads(ns)
+        return ns
+
+
+def protect_reads(ns: Any) -> None:
+    """Reading a damaged file can make ROOT's streamers follow garbage sizes and crash the process.
+    The calls that read file contents are marked for cppyy to turn a segmentation violation (or
+    other fatal signal) inside them into a Python exception, which the reader reports naming the
+    file, collection and entry. Costs one setjmp per call."""
+    import ROOT
+
+    for cls_name in ("TreeCategoryReader", "NTupleCategoryReader"):
+        cls = getattr(ns, cls_name, None)
+        for method in ("read", "readParameters", "addCollection", "entries"):
+            if cls is not None and hasattr(cls, method):
+                getattr(cls, method).__sig2exc__ = True
+    for fn in ("readNTupleMetadata",):
+        if hasattr(ns, fn):
+            getattr(ns, fn).__sig2exc__ = True
+    ROOT.TTree.GetEntry.__sig2exc__ = True  # the metadata tree is read through it
