@@ -18,7 +18,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from k4mlinference.algorithms.pid.calo_pid import eicrecon_rows, shower_rows
+from k4mlinference.algorithms.pid.features import eicrecon_rows, shower_rows
 from k4mlinference.algorithms.sim.calo import cluster_arrays
 from k4mlinference.algorithms.sim.generators import mass_charge
 from k4mlinference.algorithms.sim.hits import sampling_response
