@@ -23,6 +23,7 @@ from k4mlinference.inference.spec import (
     ModelNotFoundError,
     TensorSpec,
 )
+from k4mlinference.inference.weaver import WeaverPreprocessor as WeaverPreprocessor
 
 ModelRunner = InferenceEngine  # the name use-case algorithms may know it by
 
