@@ -355,26 +355,23 @@ def _sv_erel_log(ctx):
     return np.log10(np.maximum(_sv_eratio(ctx), 1e-12))
 
 
-@register("sv_dist3d", "sv", "3D flight distance from the PV [mm]")
-def _sv_d3(ctx):
-    return _sv(ctx)["dist"]
+def _sv_column(key: str, sigma: str | None = None):
+    """A cached SV quantity, or its significance when `sigma` names its uncertainty."""
+
+    def f(ctx):
+        s = _sv(ctx)
+        return s[key] if sigma is None else s[key] / np.maximum(s[sigma], 1e-9)
+
+    return f
 
 
-@register("sv_dist3dsig", "sv", "3D flight-distance significance")
-def _sv_d3sig(ctx):
-    s = _sv(ctx)
-    return s["dist"] / np.maximum(s["sig3"], 1e-9)
-
-
-@register("sv_dist2d", "sv", "transverse flight distance [mm]")
-def _sv_d2(ctx):
-    return _sv(ctx)["d2"]
-
-
-@register("sv_dist2dsig", "sv", "transverse flight-distance significance")
-def _sv_d2sig(ctx):
-    s = _sv(ctx)
-    return s["d2"] / np.maximum(s["sig2"], 1e-9)
+for _name, _key, _sigma, _doc in (
+    ("sv_dist3d", "dist", None, "3D flight distance from the PV [mm]"),
+    ("sv_dist3dsig", "dist", "sig3", "3D flight-distance significance"),
+    ("sv_dist2d", "d2", None, "transverse flight distance [mm]"),
+    ("sv_dist2dsig", "d2", "sig2", "transverse flight-distance significance"),
+):
+    register(_name, "sv", _doc)(_sv_column(_key, _sigma))
 
 
 @register("sv_deltaR", "sv", "DeltaR(vertex momentum, jet axis)")
