@@ -63,7 +63,7 @@ def test_json_naming_an_unknown_variable_is_a_clear_error(tmp_path) -> None:
     data["pf_features"]["var_infos"]["pfcand_nonexistent"] = {"median": 0, "norm_factor": 1}
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
-    tagger = JetTagger("Tagger", model_path=str(MODEL), json_path=str(bad))
+    tagger = JetTagger("TaggerUnknownVar", model_path=str(MODEL), json_path=str(bad))
     with pytest.raises(KeyError, match=r"bad\.json.*pfcand_nonexistent.*known variables"):
         tagger.initialize()
 
@@ -75,19 +75,19 @@ def test_model_whose_inputs_do_not_match_the_json(tmp_path) -> None:
     short = tmp_path / "short.json"
     short.write_text(json.dumps(data))
     with pytest.raises(ModelInputError, match=r"sv_features.*takes \d+ variables"):
-        JetTagger("Tagger", model_path=str(MODEL), json_path=str(short)).initialize()
+        JetTagger("TaggerShortJson", model_path=str(MODEL), json_path=str(short)).initialize()
     renamed = json.loads(JSON.read_text())
     renamed["input_names"] = [n.replace("pf_mask", "mask") for n in renamed["input_names"]]
     renamed["mask"] = renamed.pop("pf_mask")
     other = tmp_path / "renamed.json"
     other.write_text(json.dumps(renamed))
     with pytest.raises(ModelInputError, match="do not belong together"):
-        JetTagger("Tagger", model_path=str(MODEL), json_path=str(other)).initialize()
+        JetTagger("TaggerRenamed", model_path=str(MODEL), json_path=str(other)).initialize()
 
 
 def test_flavour_collection_names_must_match_the_classes() -> None:
     names = ["RefinedJetTag_C", "RefinedJetTag_B", "RefinedJetTag_Q"]
-    tagger = JetTagger("Tagger", flavor_collection_names=names, OutputIDCollections=names)
+    tagger = JetTagger("TaggerSwapped", flavor_collection_names=names, OutputIDCollections=names)
     with pytest.raises(ValueError, match="do not match the model's classes"):
         tagger.initialize()
 
@@ -97,7 +97,7 @@ def test_no_jets_and_a_jet_without_constituents() -> None:
     default of WeaverPreprocessor), finite scores, no crash."""
     from k4mlinference.edm.fill import new_collection
 
-    tagger = JetTagger("Tagger")
+    tagger = JetTagger("TaggerDefaults")  # a name of its own: components are configured by name
     tagger.initialize()
     pv = new_collection("edm4hep::VertexCollection", 0)[0]
     none = new_collection("edm4hep::ReconstructedParticleCollection", 0)[0]
