@@ -11,7 +11,7 @@ follow weaver: inputs `pf_points`, `pf_features`, `pf_mask`, `sv_features`, `sv_
 softmax output, and the JSON is weaver's layout (median / norm_factor / bounds / pad per variable, as
 weaver's auto-standardisation computes them: median, 1 / half the 16-84% spread, clip to [-5, 5]).
 The inputs are built with `WeaverPreprocessor` from that JSON, so training and inference share one code path.
-Seeds are fixed (torch, numpy); one thread pair, deterministic ops.
+Seeds are fixed (torch, numpy), one torch thread by default, deterministic ops.
 """
 
 from __future__ import annotations
@@ -157,12 +157,12 @@ def build_model(n_pf: int, n_sv: int, n_classes: int, k: int = 8):
     return ParticleNetLite()
 
 
-def train_network(inputs: dict[str, np.ndarray], y: np.ndarray, epochs: int, seed: int, log=print):
+def train_network(inputs: dict[str, np.ndarray], y: np.ndarray, epochs: int, seed: int, threads: int = 1, log=print):
     import torch
 
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)  # 1: on a shared machine extra threads spin rather than help
     names = list(GROUPS)
     model = build_model(len(PF_FEATURES), len(SV_FEATURES), len(CLASSES))
     tensors = [torch.from_numpy(inputs[n]) for n in names]
@@ -188,12 +188,12 @@ def train_network(inputs: dict[str, np.ndarray], y: np.ndarray, epochs: int, see
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(b)
+            total += float(loss.detach()) * len(b)
         model.eval()
         with torch.no_grad():
             vb = torch.from_numpy(val)
             acc = float((model(*(t[vb] for t in tensors)).argmax(1) == target[vb]).float().mean())
-        log(f"epoch {epoch + 1}/{epochs}: loss {total / len(tr):.4f}, validation accuracy {acc:.4f}")
+        log(f"epoch {epoch + 1}/{epochs}: loss {total / len(tr):.4f}, validation accuracy {acc:.4f}", flush=True)
     return model
 
 
@@ -257,7 +257,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", required=True, help="JetObservablesWriter ntuple")
     ap.add_argument("--out", default="flavour_particlenet", help="output stem: <out>.onnx, <out>.json")
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--bdt", default="", help="also train the BDT and save it here (joblib)")
     a = ap.parse_args(argv)
@@ -271,7 +272,7 @@ def main(argv: list[str] | None = None) -> None:
     inputs = pre(per_jet)
     print(f"{len(y)} jets (b {np.mean(y == 0):.3f}, c {np.mean(y == 1):.3f}, light {np.mean(y == 2):.3f}); "
           f"inputs ready after {time.time() - t0:.1f} s")  # fmt: skip
-    model = train_network(inputs, y, a.epochs, a.seed)
+    model = train_network(inputs, y, a.epochs, a.seed, a.threads)
     export_onnx(model, inputs, out.with_suffix(".onnx"))
     print(f"network: {out.with_suffix('.onnx')} + {out.with_suffix('.json')} after {time.time() - t0:.1f} s")
     if a.bdt:

@@ -155,7 +155,9 @@ class JetTagger(Transformer):
 class JetObservablesWriter(Consumer):
     """Training ntuple (k4MLJetTagger's writeJetConstObs role): one entry per jet with jagged branches
     `pfcand_*` / `sv_*` (counters `npfcand`, `nsv`), jet kinematics and the true flavour, written with uproot
-    into tree `JetTags` of `OutputFile` at the end of the job (temporary name, renamed)."""
+    into tree `JetTags` of `OutputFile` at the end of the job (temporary name, renamed). Each process writes
+    its own file: for parallel production use k4mlinference.training.train_flavour_data (one file per chunk,
+    merged), not `k4run --ncpus`."""
 
     InputJets = Input("Jets", type="edm4hep::ReconstructedParticleCollection", doc="jets")
     InputPrimaryVertices = Input("PrimaryVertices", type="edm4hep::VertexCollection", doc="primary vertex")
