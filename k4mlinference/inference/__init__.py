@@ -26,6 +26,7 @@ from k4mlinference.inference.spec import (
     ModelNotFoundError,
     TensorSpec,
 )
+from k4mlinference.inference.weaver import WeaverPreprocessor as WeaverPreprocessor
 
 __all__ = [
     "Backend",

@@ -1,0 +1,148 @@
+"""Pythia 8 as a k4Gen-like Producer: e+e- events straight into `MCParticles`.
+
+Cards (a name below, or a file of Pythia command strings) and extra `Commands` configure Pythia. The
+random engine is re-seeded for every event from (Seed, event number), so `--ncpus N` runs equal serial
+ones event by event. Unstable hadrons decay inside Pythia with their lifetimes (b and c hadrons fly);
+particles with c*tau0 above 10 mm (K0S, Lambda, ...) are left stable as a detector simulation would see them
+at the vertex detector.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from k4mlinference.edm.fill import new_collection, set_relation
+from k4mlinference.framework import Output, Producer, Property
+
+MM_PER_NS = 299.792458  # Pythia times are in mm/c
+
+COMMON = [
+    "Beams:idA = 11",
+    "Beams:idB = -11",
+    "PDF:lepton = off",  # no ISR photons: the jets carry the full energy (simpler truth)
+    "ParticleDecays:limitTau0 = on",
+    "ParticleDecays:tau0Max = 10",
+    "Next:numberCount = 0",
+    "Print:quiet = on",
+]
+CARDS = {
+    # Z/gamma* -> q qbar, all five quark flavours, at the Z pole
+    "Zqq91": [
+        "Beams:eCM = 91.188",
+        "WeakSingleBoson:ffbar2gmZ = on",
+        "23:onMode = off",
+        "23:onIfAny = 1 2 3 4 5",
+    ],
+    # ZH at 240 GeV, Z -> nu nu (two jets from the Higgs), H -> bb, cc, gg
+    "ZH240": [
+        "Beams:eCM = 240.0",
+        "HiggsSM:ffbar2HZ = on",
+        "23:onMode = off",
+        "23:onIfAny = 12 14 16",
+        "25:onMode = off",
+        "25:onIfAny = 5 4 21",
+    ],
+}
+
+
+def card_commands(card: str) -> list[str]:
+    """The Pythia command strings of a named card or a card file (one command per line, '!'/'#' comments)."""
+    if card in CARDS:
+        return COMMON + CARDS[card]
+    path = Path(card)
+    if not path.is_file():
+        raise ValueError(f"Card {card!r} is neither a known card ({', '.join(CARDS)}) nor a file")
+    lines = [ln.split("!")[0].split("#")[0].strip() for ln in path.read_text().splitlines()]
+    return [ln for ln in lines if ln]
+
+
+def pythia_seed(seed: int, event_number: int) -> int:
+    """A Pythia seed (1..900,000,000) for one event, independent of how events are split into jobs."""
+    mixed = np.random.default_rng([int(seed) & 0xFFFFFFFF, max(int(event_number), 0)]).integers(1, 900_000_000)
+    return int(mixed)
+
+
+class PythiaGenerator(Producer):
+    """Pythia 8 events (pythia8mc) as `MCParticles`: PDG, generatorStatus (HepMC convention: 1 final,
+    2 decayed, 4 beam), charge, mass, momentum [GeV], vertex and endpoint [mm], time [ns], parents and
+    daughters. `Card`: "Zqq91" (Z -> qq, five flavours), "ZH240" (ZH, H -> bb/cc/gg) or a file;
+    `Commands` are applied after the card."""
+
+    OutputCollection = Output("MCParticles", type="edm4hep::MCParticleCollection", doc="generated particles")
+    Card = Property("Zqq91", doc="card name (Zqq91, ZH240) or a file of Pythia commands")
+    Commands = Property([], doc="extra Pythia command strings, applied after the card")
+    Seed = Property(4711, doc="random seed (combined with the event number)")
+
+    def initialize(self) -> None:
+        import pythia8mc
+
+        self.pythia = pythia8mc.Pythia("", False)
+        for cmd in card_commands(self.Card) + list(self.Commands):
+            if not self.pythia.readString(cmd):
+                raise ValueError(f"{self.name}: Pythia rejected the command {cmd!r}")
+        if not self.pythia.init():
+            raise RuntimeError(f"{self.name}: Pythia failed to initialise with card {self.Card!r}")
+
+    def __call__(self):
+        py = self.pythia
+        py.rndm.init(pythia_seed(self.Seed, self.event_number))
+        for _ in range(10):
+            if py.next():
+                break
+        else:
+            raise RuntimeError(f"{self.name}: Pythia failed 10 times in event {self.event_number}")
+        return event_to_mcparticles(py.event)
+
+
+def event_to_mcparticles(event) -> object:
+    """Pythia's event record (without its 'system' entry 0) as an MCParticleCollection."""
+    parts = [event[i] for i in range(1, event.size())]
+    n = len(parts)
+    cols = np.array(
+        [
+            (
+                p.id(),
+                p.statusHepMC(),
+                p.charge(),
+                p.m(),
+                p.px(),
+                p.py(),
+                p.pz(),
+                p.xProd(),
+                p.yProd(),
+                p.zProd(),
+                p.tProd(),
+                p.xDec(),
+                p.yDec(),
+                p.zDec(),
+            )
+            for p in parts
+        ],
+        np.float64,
+    ).reshape(n, 14)
+    mothers = [[m - 1 for m in p.motherList() if m > 0] for p in parts]
+    daughters = [[d - 1 for d in p.daughterList() if d > 0] for p in parts]
+    coll, d = new_collection("edm4hep::MCParticleCollection", n)
+    d["PDG"] = cols[:, 0]
+    status = cols[:, 1].astype(np.int32)
+    d["generatorStatus"] = status
+    d["charge"] = cols[:, 2]
+    d["mass"] = cols[:, 3]
+    for k, a in enumerate("xyz"):
+        d["momentum"][a] = cols[:, 4 + k]
+        d["momentumAtEndpoint"][a] = cols[:, 4 + k]
+        d["vertex"][a] = cols[:, 7 + k]
+        d["endpoint"][a] = np.where(status == 1, 0.0, cols[:, 11 + k])  # stable: no end point known here
+    d["time"] = cols[:, 10] / MM_PER_NS
+    for rel, lists in (("parents", mothers), ("daughters", daughters)):
+        counts = np.array([len(x) for x in lists], np.uint32)
+        end = np.cumsum(counts, dtype=np.uint32)
+        d[rel + "_begin"] = end - counts
+        d[rel + "_end"] = end
+    del d
+    for rel, lists in (("parents", mothers), ("daughters", daughters)):
+        flat = np.fromiter((i for x in lists for i in x), np.int32)
+        set_relation(coll, rel, flat, int(coll.getID()))
+    return coll
