@@ -95,15 +95,17 @@ class EventLoop:
         progress: bool | None = None,
         output_type: str = "default",
     ) -> None:
-        from k4mlinference.io.writer import normalize_backend
-
         self.algorithms = list(algorithms)
         self.inputs = list(inputs or [])
         self.output = output
-        try:  # IOSvc.OutputType: checked before anything runs
-            self.output_backend = normalize_backend(output_type)
-        except ValueError as exc:
-            raise ConfigurationError(f"IOSvc.OutputType: {exc}") from None
+        self.output_backend = output_type
+        if output or output_type != "default":  # the I/O package is imported only by jobs that use it
+            from k4mlinference.io.writer import normalize_backend
+
+            try:  # IOSvc.OutputType: checked before anything runs
+                self.output_backend = normalize_backend(output_type)
+            except ValueError as exc:
+                raise ConfigurationError(f"IOSvc.OutputType: {exc}") from None
         self.evt_max = int(evt_max)
         self.first_entry = int(first_entry)
         self.collection_names = list(collection_names or [])
