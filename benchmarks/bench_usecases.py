@@ -66,13 +66,14 @@ def measure(options: Path, events: int, work: Path, repeat: int = 2) -> dict:
     base = [str(options), "-n", str(events), "--IOSvc.Output=out.root"]
     k4run(base[:1] + ["-n", "20"], work)  # warm: caches, OS file cache
     runs: dict[str, list[dict]] = {"with": [], "without": []}
-    for _ in range(repeat):  # interleaved, least disturbed run of each (the machine is shared)
-        runs["with"].append(k4run(base, work))
+    for i in range(repeat):  # interleaved, least disturbed run of each (the machine is shared)
+        report = work / f"timing{i}.json"  # the loop's own timing table of this run
+        run = k4run([*base, f"--worker-report={report}"], work)
+        if "error" not in run:
+            run["per_algorithm_us_per_event"] = per_algorithm(json.loads(report.read_text())["timing"])
+        runs["with"].append(run)
         runs["without"].append(k4run([*base[:1], str(WITHOUT_ML), *base[1:]], work))
     with_ml, without = (min(r, key=lambda x: x.get("cpu_s", float("inf"))) for r in runs.values())
-    report = work / "timing.json"  # the loop's own per-algorithm timing of one more run with the ML step
-    if "error" not in k4run([*base, f"--worker-report={report}"], work):
-        with_ml["per_algorithm_us_per_event"] = per_algorithm(json.loads(report.read_text())["timing"])
     out: dict = {"options": str(options.relative_to(REPO)), "events": events, "with_ml": with_ml, "without_ml": without}
     for side in (with_ml, without):
         if "wall_s" in side:

@@ -120,7 +120,8 @@ def goals(r: dict) -> list[tuple[str, str, str, str, str]]:
                      f"`import ROOT` {imp:.2f} s; `import ROOT; ROOT.TObject` {started:.2f} s "
                      f"({st['ROOT_started']['cpu_s']:.2f} s CPU)",
                      f"{k:.2f} s (goal <= 1.5 s); {k / imp:.1f}x `import ROOT` (goal <= 1.7x); "
-                     f"{k / started:.2f}x ROOT started", _verdict(k <= 1.5 and k / imp <= 1.7)))  # fmt: skip
+                     f"{k / started:.2f}x ROOT started (CPU: {st['k4run']['cpu_s'] / st['ROOT_started']['cpu_s']:.2f}x)",
+                     _verdict(k <= 1.5 and k / imp <= 1.7)))  # fmt: skip
     par = _g(r, "framework", "parallel")
     if par and "speedup" in par:
         rows.append(("4. Demo chain (gun -> sim -> C++ digitizer -> clustering) `--ncpus 2` vs `--ncpus 1`",
@@ -148,7 +149,8 @@ def markdown(r: dict, plots: dict[str, str] | None = None) -> str:
         f"Measured by `make bench` on {r['date'][:10]} ({r['machine']['cpus']} CPUs, Python {r['machine']['python']}; "
         f"load average {load:.1f} at the end of the run: the machine is shared, so wall times include waiting for a core; "
         "CPU times are given where that matters). Suite time: "
-        f"{r['seconds']['total'] / 60:.1f} min. Results: `benchmarks/results/{r['date'][:10]}.json`.",
+        f"{r['seconds']['total'] / 60:.1f} min. Results: `benchmarks/results/{r['date'][:10]}"
+        f"{'-quick' if r.get('quick') else ''}.json`.",
         "",
         "| goal | figure | anchor (same run) | deciding ratio | |",
         "|---|---|---|---|---|",
@@ -256,7 +258,7 @@ def plot(r: dict, stem: Path) -> dict[str, str]:
         fig, axes = plt.subplots(len(chains), 1, figsize=(7, 2.2 + 0.35 * sum(len(a) for a in chains.values())))
         axes = axes if hasattr(axes, "__len__") else [axes]
         for ax, (name, algs) in zip(axes, chains.items()):
-            ax.barh(list(algs), list(algs.values()))
+            ax.barh(list(algs), list(algs.values()), left=0.5 * min(algs.values()))
             ax.set_xscale("log")
             ax.set_title(name, fontsize=9)
             ax.set_xlabel("µs per event (wall)")
