@@ -11,6 +11,8 @@ Measured in one run (single-threaded backends everywhere: 1 intra-op, 1 inter-op
   algorithm (gather from the collections, model call, scatter into new output collections) and the
   inference step inside it (Model.run: contract checks + backend call) are timed;
 - torch (TorchScript, inference_mode) on all rows and on the same 256-event batches;
+- MLInference at BatchSize 1 and 256 with the ONNX Runtime backend's IO binding through onnxruntime's
+  public Python API instead of its compiled layer (`native_binding`), to show what that path costs;
 - if the framework's event loop is importable, MLInference with BatchSize 256 inside
   `k4mlinference.framework.run` (a producer makes the input tensors; the loop's own timing of the
   MLInference step is reported).
@@ -110,18 +112,26 @@ class Case:
 
 
 def mlinference_case(
-    name: str, onnx_path: Path, colls: list, batch_size: int, direct_session: Any = None, nan_policy: str = "raise"
+    name: str,
+    onnx_path: Path,
+    colls: list,
+    batch_size: int,
+    direct_session: Any = None,
+    nan_policy: str = "raise",
+    native_binding: bool = True,
 ) -> Case:
     """MLInference over `colls` in blocks of `batch_size` events, as the event loop calls process_batch.
     With `direct_session`, the model call inside the chain is replaced by onnxruntime's own
     `InferenceSession.run` on the same gathered batch (no contract checks, no IO binding): the direct
-    call under the same cache conditions as MLInference's."""
+    call under the same cache conditions as MLInference's. `native_binding=False`: the backend's IO binding
+    through onnxruntime's public Python API instead of its compiled layer."""
     from k4mlinference.inference.algorithm import MLInference
 
     alg = MLInference(f"BenchInference{next(_names)}", ModelPath=str(onnx_path), InputCollections=["X"],
                       OutputCollections=["Y"], BatchSize=batch_size, SharedSession=False, NanPolicy=nan_policy)  # fmt: skip
     alg.initialize()
-    events = [([c], []) for c in colls]
+    alg.model.backend.native_binding = native_binding
+    events = [([c],) for c in colls]
     k = batch_size if batch_size > 0 else len(events)
     blocks = [events[a : a + k] for a in range(0, len(events), k)]
     alg.process_batch(blocks[0])  # warm-up
@@ -246,6 +256,8 @@ def main(n_events: int = 20_000, rounds: int = 5, loop_events: int = 2560) -> di
             mlinference_case("mlinference_all", onnx_path, colls, 0),
             mlinference_case("ort_direct_in_chain_256", onnx_path, colls, 256, direct_session=sess),
             mlinference_case("mlinference_256_no_nan_scan", onnx_path, colls, 256, nan_policy="ignore"),
+            mlinference_case("public_binding_1", onnx_path, colls, 1, native_binding=False),
+            mlinference_case("public_binding_256", onnx_path, colls, 256, native_binding=False),
         ]
         for _ in range(rounds):
             for case in cases:
@@ -271,6 +283,8 @@ def main(n_events: int = 20_000, rounds: int = 5, loop_events: int = 2560) -> di
             key = case.name
             if key == "mlinference_256_no_nan_scan":
                 out[key] = r
+            elif key.startswith("public_binding_"):
+                out.setdefault("onnxruntime_public_binding", {})[key.rsplit("_", 1)[1]] = r
             elif key.startswith("mlinference_"):
                 out.setdefault("mlinference", {})[key.split("_", 1)[1]] = r
             else:
@@ -342,6 +356,9 @@ def _print(out: dict) -> None:
     c = out["mlinference_256_no_nan_scan"]
     line("MLInference 256, NanPolicy=ignore", c, f"  step {c['inference_step_per_call_us']:.1f} us/call "
          f"(CPU {c['inference_step_cpu_per_call_us']:.1f})")  # fmt: skip
+    for key, r in out.get("onnxruntime_public_binding", {}).items():
+        line(f"same, public IO-binding API, BatchSize={key}", r,
+             f"  step {r['inference_step_per_call_us']:.1f} us/call (CPU {r['inference_step_cpu_per_call_us']:.1f})")  # fmt: skip
     line("torch, all rows in 1 call", out["torch_all_rows"])
     line("torch, 256-event batches", out["torch_256_event_batches"])
     loop = out.get("event_loop_batch256") or {}

@@ -89,9 +89,9 @@ def test_cpp_and_python_share_one_chain_without_copies(edm):
 def test_cpp_properties_are_typed_and_reach_the_cpp_object(edm):
     Digi = cpp_algorithm("CaloDigitizer")
     d = Digi("D", Calibration=3, Seed=5)
-    assert list(d._cpp.getProperty("Calibration")) == ["3"] and d.Calibration == 3.0
+    assert d.cpp_property("Calibration") == ["3"] and d.Calibration == 3.0
     d.Threshold = 0.25
-    assert float(d._cpp.getProperty("Threshold")[0]) == 0.25
+    assert float(d.cpp_property("Threshold")[0]) == 0.25
     from k4mlinference.framework import PropertyError
 
     with pytest.raises(PropertyError, match="CaloDigitizer/D: property 'Seed' expects int"):
@@ -110,66 +110,75 @@ def test_cpp_smearing_is_reproducible_per_event_and_cell(edm):
     assert a.events == 2 and first == again
 
 
-def test_user_header_with_every_kind(edm, tmp_path):
-    header = tmp_path / "my_algs.h"
-    header.write_text(
+def test_user_source_with_every_kind(edm, tmp_path, capsys):
+    source = tmp_path / "my_algs.cpp"
+    source.write_text(
         textwrap.dedent(
             """
-            #pragma once
-            #include "edm4hep/edm4hep.h"
-            #include "k4ml/functional.h"
+            #include "Gaudi/Property.h"
+            #include "k4FWCore/Consumer.h"
+            #include "k4FWCore/FilterPredicate.h"
+            #include "k4FWCore/Producer.h"
+            #include "k4FWCore/Transformer.h"
+            #include "edm4hep/CalorimeterHitCollection.h"
 
-            struct MakeHits final : k4ml::Producer<edm4hep::CalorimeterHitCollection()> {
-              MakeHits() : Producer(KeyValue("OutputCollection", "Hits")) {}
+            /// Makes hits from a list.
+            struct MakeHits final : k4FWCore::Producer<edm4hep::CalorimeterHitCollection()> {
+              MakeHits(const std::string& name, ISvcLocator* svc) : Producer(name, svc, KeyValue("OutputCollection", "Hits")) {}
               edm4hep::CalorimeterHitCollection operator()() const override {
                 edm4hep::CalorimeterHitCollection out;
-                for (std::size_t i = 0; i < energies.value().size(); ++i) {
-                  edm4hep::CalorimeterHitData d{};
-                  d.energy = static_cast<float>(energies.value()[i] + eventNumber());
-                  d.cellID = i;
-                  out.m_data.push_back(d);
-                }
+                std::uint64_t cell = 0;
+                for (double e : energies) out.create(cell++, static_cast<float>(e + eventNumber()));
                 return out;
               }
-              k4ml::Property<std::vector<double>> energies{this, "Energies", {1.0, 2.0, 3.0}, "hit energies"};
+              Gaudi::Property<std::vector<double>> energies{this, "Energies", {1.0, 2.0, 3.0}, "hit energies"};
             };
-            K4ML_ALGORITHM(MakeHits, "Makes hits from a list.")
+            DECLARE_COMPONENT(MakeHits)
 
-            struct SplitHits final : k4ml::MultiTransformer<std::tuple<edm4hep::CalorimeterHitCollection,
-                                                                       edm4hep::CalorimeterHitCollection>(
+            /// Splits hits at Cut.
+            struct SplitHits final : k4FWCore::MultiTransformer<std::tuple<edm4hep::CalorimeterHitCollection,
+                                                                           edm4hep::CalorimeterHitCollection>(
                                          const edm4hep::CalorimeterHitCollection&)> {
-              SplitHits() : MultiTransformer({KeyValue("InputCollection", "Hits")},
-                                             {KeyValue("Low", "LowHits"), KeyValue("High", "HighHits")}) {}
+              SplitHits(const std::string& name, ISvcLocator* svc)
+                  : MultiTransformer(name, svc, {KeyValues("InputCollection", {"Hits"})},
+                                     {KeyValues("Low", {"LowHits"}), KeyValues("High", {"HighHits"})}) {}
               std::tuple<edm4hep::CalorimeterHitCollection, edm4hep::CalorimeterHitCollection>
               operator()(const edm4hep::CalorimeterHitCollection& in) const override {
                 edm4hep::CalorimeterHitCollection lo, hi;
-                for (const auto& d : in.m_data) (d.energy < cut ? lo : hi).m_data.push_back(d);
+                for (const auto& h : in) (h.getEnergy() < cut ? lo : hi).push_back(h.clone());
                 return {std::move(lo), std::move(hi)};
               }
-              k4ml::Property<double> cut{this, "Cut", 2.5, "split energy"};
-              k4ml::Property<std::string> label{this, "Label", "x", "unused string"};
+              Gaudi::Property<double> cut{this, "Cut", 2.5, "split energy"};
+              Gaudi::Property<std::string> label{this, "Label", "x", "unused string"};
             };
-            K4ML_ALGORITHM(SplitHits, "Splits hits at Cut.")
+            DECLARE_COMPONENT(SplitHits)
 
-            struct EvenEvents final : k4ml::FilterPredicate<bool(const edm4hep::CalorimeterHitCollection&)> {
-              EvenEvents() : FilterPredicate({KeyValue("InputCollection", "Hits")}) {}
+            /// Passes even events.
+            struct EvenEvents final : k4FWCore::FilterPredicate<bool(const edm4hep::CalorimeterHitCollection&)> {
+              EvenEvents(const std::string& name, ISvcLocator* svc) : FilterPredicate(name, svc, KeyValue("InputCollection", "Hits")) {}
               bool operator()(const edm4hep::CalorimeterHitCollection&) const override { return eventNumber() % 2 == 0; }
             };
-            K4ML_ALGORITHM(EvenEvents, "Passes even events.")
+            DECLARE_COMPONENT(EvenEvents)
 
-            struct CountHits final : k4ml::Consumer<void(const edm4hep::CalorimeterHitCollection&,
-                                                          const edm4hep::CalorimeterHitCollection&)> {
-              CountHits() : Consumer({KeyValue("A", "LowHits"), KeyValue("B", "HighHits")}) {}
+            /// Counts hits.
+            struct CountHits final : k4FWCore::Consumer<void(const edm4hep::CalorimeterHitCollection&,
+                                                              const edm4hep::CalorimeterHitCollection&)> {
+              CountHits(const std::string& name, ISvcLocator* svc)
+                  : Consumer(name, svc, {KeyValue("A", "LowHits"), KeyValue("B", "HighHits")}) {}
               void operator()(const edm4hep::CalorimeterHitCollection& a,
                               const edm4hep::CalorimeterHitCollection& b) const override { total += a.size() + b.size(); }
+              StatusCode finalize() override {
+                info() << "counted " << total << " hits" << endmsg;
+                return StatusCode::SUCCESS;
+              }
               mutable std::size_t total = 0;
             };
-            K4ML_ALGORITHM(CountHits, "Counts hits.")
+            DECLARE_COMPONENT(CountHits)
             """
         )
     )
-    make, split = cpp_algorithm("MakeHits", header), cpp_algorithm("SplitHits", header)
-    even, count = cpp_algorithm("EvenEvents", header), cpp_algorithm("CountHits", header)
+    make, split = cpp_algorithm("MakeHits", source), cpp_algorithm("SplitHits", source)
+    even, count = cpp_algorithm("EvenEvents", source), cpp_algorithm("CountHits", source)
     assert [c.kind for c in (make, split, even, count)] == [
         "Producer",
         "MultiTransformer",
@@ -191,7 +200,7 @@ def test_user_header_with_every_kind(edm, tmp_path):
     res = run([c, Look("Look"), even("Even"), split("Split", Cut=3.5), make("Make", Energies=[1.0, 3.0])], evt_max=4)
     assert res.events == 4
     assert got == [(0, []), (2, [5.0])]  # events 1 and 3 filtered; event 2 has energies 3 and 5, cut 3.5
-    assert int(c.cpp_instance().total) == 4
+    assert "counted 4 hits" in capsys.readouterr().out
 
 
 def test_wrong_input_type_names_algorithm_collection_and_event(edm):

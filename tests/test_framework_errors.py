@@ -42,9 +42,31 @@ def test_unknown_property_in_options_file(tmp_path, monkeypatch, capsys):
 def test_wrong_type_on_command_line(tmp_path, monkeypatch, capsys):
     rc = _run(tmp_path, monkeypatch, GUN, "--Gun.ParticlesPerEvent=2.5")
     err = capsys.readouterr().err
-    assert rc == 1 and "--Gun.ParticlesPerEvent: property 'ParticlesPerEvent' expects int, got '2.5'" in err
+    assert rc == 2 and "--Gun.ParticlesPerEvent: property 'ParticlesPerEvent' expects int, got '2.5'" in err
     rc = _run(tmp_path, monkeypatch, GUN, "--Gun.PDG", "11", "x")
-    assert rc == 1 and "property 'PDG' expects int, got 'x'" in capsys.readouterr().err
+    assert rc == 2 and "property 'PDG' expects int, got 'x'" in capsys.readouterr().err
+
+
+def test_bad_values_name_the_property_or_option(tmp_path, monkeypatch, capsys):
+    rc = _run(tmp_path, monkeypatch, GUN, "--Gun.ParticlesPerEvent=-3")
+    err = capsys.readouterr().err
+    assert rc == 2 and "property 'ParticlesPerEvent' must be >= 0, got -3" in err
+    rc = _run(tmp_path, monkeypatch, GUN.replace("EnergyMin=1.0", "ParticlesPerEvent=-3"))
+    assert rc == 1 and "ParticleGun/Gun: property 'ParticlesPerEvent' must be >= 0" in capsys.readouterr().err
+    rc = _run(tmp_path, monkeypatch, GUN, "-n", "-5")
+    err = capsys.readouterr().err
+    assert rc == 2 and "-n -5" in err and "EvtMax = -1" not in err
+
+
+def test_dry_run_checks_that_the_model_exists(tmp_path, monkeypatch, capsys):
+    text = GUN.replace("from Configurables import ParticleGun,", "from Configurables import MLInference, ParticleGun,")
+    text = text.replace(
+        "TopAlg=[gun]",
+        "TopAlg=[gun, MLInference('PID', ModelPath='missing.onnx', InputCollections=['X'], OutputCollections=['Y'])]",
+    )
+    rc = _run(tmp_path, monkeypatch, text, "--dry-run")
+    err = capsys.readouterr().err
+    assert rc == 1 and "property 'ModelPath': file 'missing.onnx' does not exist" in err
 
 
 def test_wrong_type_in_options_file(tmp_path, monkeypatch, capsys):

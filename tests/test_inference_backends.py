@@ -27,6 +27,7 @@ from k4mlinference.inference import (
     ModelLoadError,
     ModelNotFoundError,
     SessionService,
+    get_model,
     load_model,
 )
 from k4mlinference.inference.sidecar import parse
@@ -80,7 +81,17 @@ def test_onnxruntime_and_torch_agree(models):
     y_mod = mod.run({"x": torch.from_numpy(x)})["output"]
     np.testing.assert_allclose(y_ts, y_ort, rtol=0, atol=1e-5)
     np.testing.assert_allclose(y_mod, y_ort, rtol=0, atol=1e-5)
-    assert not torch.is_grad_enabled() or True  # inference_mode is scoped to the call
+    # the model runs in inference mode, and that mode is scoped to the call
+    seen = []
+
+    class Probe(torch.nn.Module):
+        def forward(self, x):
+            seen.append((torch.is_inference_mode_enabled(), torch.is_grad_enabled()))
+            return x * 2
+
+    load_model(Probe()).run({"x": x})
+    assert seen == [(True, False)]
+    assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
     # torch tensors are accepted by the onnxruntime backend too (DLPack, no copy)
     np.testing.assert_array_equal(load_model(models["mlp_onnx"]).run({"x": torch.from_numpy(x)})["y"], y_ort)
 
@@ -193,7 +204,7 @@ def test_gpu_request_falls_back_to_cpu_with_warning(models):
         m = load_model(models["mlp_onnx"], device="cuda")
     assert m.metadata["providers"] == ["CPUExecutionProvider"]
     if not torch.cuda.is_available():
-        with pytest.warns(RuntimeWarning, match="no CUDA device; using CPU"):
+        with pytest.warns(RuntimeWarning, match="no CUDA device; falling back to CPU"):
             t = load_model(models["mlp_pt"], device="cuda")
         assert t.backend.device == "cpu"
 
@@ -214,7 +225,7 @@ def test_shared_sessions_load_once_thread_safe(models):
     got = []
 
     def load():
-        got.append(load_model(models["mlp_onnx"], shared=True).backend)
+        got.append(get_model(models["mlp_onnx"]).backend)
 
     threads = [threading.Thread(target=load) for _ in range(6)]
     for t in threads:
@@ -222,7 +233,7 @@ def test_shared_sessions_load_once_thread_safe(models):
     for t in threads:
         t.join()
     assert svc.loads - before == 1 and all(b is got[0] for b in got)
-    other = load_model(models["mlp_onnx"], shared=True, intra_op_threads=2).backend
+    other = get_model(models["mlp_onnx"], intra_op_threads=2).backend
     assert other is not got[0] and svc.loads - before == 2
     # concurrent runs on the shared session give the per-thread results
     x = [rows(np.random.default_rng(i), 20, 11) for i in range(4)]
@@ -231,7 +242,7 @@ def test_shared_sessions_load_once_thread_safe(models):
 
     def run(i):
         for _ in range(20):
-            res[i] = load_model(models["mlp_onnx"], shared=True).run({"x": x[i]})["y"]
+            res[i] = get_model(models["mlp_onnx"]).run({"x": x[i]})["y"]
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
     for t in threads:
@@ -397,5 +408,5 @@ def test_non_tensor_outputs_are_skipped(tmp_path, edm_loaded):
     )
     with pytest.warns(RuntimeWarning):
         alg.initialize()
-    (outs, _, _) = alg([tensor.from_array(x)])
+    (outs,) = alg([tensor.from_array(x)])
     np.testing.assert_array_equal(tensor.as_array(outs[0]), x)

@@ -1,7 +1,6 @@
 # ruff: noqa: F811  (fixtures imported from test_inference_models are redefined as test arguments)
-"""MLInference's training-data side outputs: the exact inputs the model saw (SaveInputsAs), target
-tensors from a user function (TargetFunction/TargetInputs/TargetCollections), and the same per event
-in HDF5 through k4mlinference.io.hdf5."""
+"""Training data beside inference: TrainingExport writes the features MLInference reads (and targets, as
+collections or from a user function) to HDF5 in the same event loop; MLInference's SidecarPath."""
 
 from __future__ import annotations
 
@@ -14,21 +13,24 @@ import pytest
 from test_inference_models import edm_loaded, models, rows  # noqa: F401
 
 from k4mlinference.edm import tensor
+from k4mlinference.framework import Output, Producer, run
 from k4mlinference.inference.algorithm import MLInference
 from k4mlinference.inference.spec import ModelError
+from k4mlinference.training.export import TrainingExport
 
+h5py = pytest.importorskip("h5py")
 _COUNT = itertools.count()
 
 TARGETS = """
 import numpy as np
 
-def targets(model_inputs, truth):
+def targets(features, truth):
     # one-hot class per row from a 'truth' Tensor collection holding one int64 label per row
     from k4mlinference.edm import tensor
     labels = tensor.as_array(truth).reshape(-1)
     onehot = np.zeros((len(labels), 2), np.int64)
     onehot[np.arange(len(labels)), labels] = 1
-    return {"Target": onehot, "RowSum": model_inputs["x"].sum(axis=1, keepdims=True)}
+    return {"Target": onehot, "RowSum": features["X"].sum(axis=1, keepdims=True)}
 """
 
 
@@ -39,119 +41,94 @@ def target_module(tmp_path):
     return f"{path}:targets"
 
 
-def _events(n: int, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        k = int(rng.integers(0, 4))
-        x = rows(rng, k, 11)
-        labels = rng.integers(0, 2, size=(k, 1)).astype(np.int64)
-        out.append((x, labels))
-    return out
+def _event(number: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(500 + number)
+    k = int(rng.integers(1, 4))
+    return rows(rng, k, 11), rng.integers(0, 2, size=(k, 1)).astype(np.int64)
 
 
-def _make(path, batch_size: int, **kw) -> MLInference:
-    alg = MLInference(f"train{next(_COUNT)}", ModelPath=str(path), InputCollections=["X"],
-                      OutputCollections=["Y"], BatchSize=batch_size, **kw)  # fmt: skip
-    alg.initialize()
-    return alg
+class Features(Producer):
+    """Event i's features as a Tensor collection."""
+
+    OutputCollection = Output("X", type="edm4eic::TensorCollection")
+
+    def __call__(self):
+        return tensor.from_array(_event(self.event_number)[0])
 
 
-@pytest.mark.parametrize("batch_size", [1, 4])
-def test_save_inputs_and_targets_as_collections(models, edm_loaded, target_module, batch_size):
-    data = _events(9, seed=batch_size)
-    alg = _make(
-        models["mlp_onnx"],
-        batch_size,
-        SaveInputsAs=["XSeen"],
-        TargetFunction=target_module,
-        TargetInputs=["Truth"],
-        TargetCollections=["Target", "RowSum"],
-    )
-    events = [([tensor.from_array(x)], [tensor.from_array(lab)]) for x, lab in data]
-    res = []
-    for a in range(0, len(events), batch_size):
-        res += alg.process_batch(events[a : a + batch_size])
-    for (x, lab), (outs, saved, targets) in zip(data, res):
-        assert len(outs) == 1 and len(saved) == 1 and len(targets) == 2
-        np.testing.assert_array_equal(tensor.as_array(saved[0]), x)  # exactly what the model saw
-        onehot = tensor.as_array(targets[0])
-        assert onehot.dtype == np.int64 and onehot.shape == (len(x), 2)
-        np.testing.assert_array_equal(onehot.argmax(axis=1) if len(x) else [], lab.reshape(-1))
-        np.testing.assert_allclose(tensor.as_array(targets[1]), x.sum(axis=1, keepdims=True), rtol=1e-6)
+class Truth(Producer):
+    """Event i's per-row labels (int64) as a Tensor collection."""
+
+    OutputCollection = Output("Truth", type="edm4eic::TensorCollection")
+
+    def __call__(self):
+        return tensor.from_array(_event(self.event_number)[1])
 
 
-def test_saved_inputs_are_the_preprocessed_ones(models, edm_loaded, tmp_path):
-    path = tmp_path / "mlp.onnx"
-    shutil.copy(models["mlp_onnx"], path)
-    (tmp_path / "mlp.json").write_text(json.dumps({"inputs": {"x": {"centre": [1.0] * 11, "scale": [2.0] * 11}}}))
-    alg = _make(path, 2, SaveInputsAs=["XSeen"], Preprocess=True)
-    x = rows(np.random.default_rng(4), 3, 11)
-    (outs, saved, _), _ = alg.process_batch([([tensor.from_array(x)], []), ([tensor.from_array(x[:1])], [])])
-    np.testing.assert_allclose(tensor.as_array(saved[0]), (x - 1) / 2, rtol=1e-6)
-
-
-def test_training_export_to_hdf5(models, edm_loaded, target_module, tmp_path):
-    h5py = pytest.importorskip("h5py")
-    pytest.importorskip("k4mlinference.io.hdf5")
+def test_training_export_beside_mlinference(models, edm_loaded, target_module, tmp_path):
     out = tmp_path / "train.h5"
-    data = _events(7, seed=5)
-    alg = _make(
-        models["mlp_onnx"],
-        3,
-        SaveInputsAs=["XSeen"],
-        TargetFunction=target_module,
-        TargetInputs=["Truth"],
-        TargetCollections=["Target", "RowSum"],
-        HDF5Output=str(out),
-    )
-    events = [([tensor.from_array(x)], [tensor.from_array(lab)]) for x, lab in data]
-    for a in range(0, len(events), 3):
-        alg.process_batch(events[a : a + 3])
-    alg.finalize()
+    k = next(_COUNT)
+    inference = MLInference(f"Inference{k}", ModelPath=str(models["mlp_onnx"]), InputCollections=["X"],
+                            OutputCollections=["Y"], BatchSize=4)  # fmt: skip
+    export = TrainingExport(f"Export{k}", InputCollections=["X", "Truth"], TargetInputs=["Truth"],
+                            TargetFunction=target_module, TargetNames=["Target", "RowSum"], OutputFile=str(out))  # fmt: skip
+    result = run([Features(f"Gen{k}"), Truth(f"Truth{k}"), inference, export], evt_max=7)
+    assert result.events == 7 and result.timing[inference.name][1] == 7
     with h5py.File(out, "r") as f:
-        assert set(f) >= {"XSeen", "Target", "RowSum"}
-        offs = f["XSeen/offsets"][:]
-        assert len(offs) == len(data) + 1
-        for i, (x, lab) in enumerate(data):
-            np.testing.assert_array_equal(f["XSeen/data"][offs[i] : offs[i + 1]], x)
-            t_offs = f["Target/offsets"][:]
-            np.testing.assert_array_equal(
-                f["Target/data"][t_offs[i] : t_offs[i + 1]].argmax(axis=1) if len(x) else [], lab.reshape(-1)
-            )
+        assert set(f) >= {"X", "Truth", "Target", "RowSum"}
+        for i in range(7):
+            x, labels = _event(i)
+            x_offs, t_offs = f["X/offsets"][:], f["Target/offsets"][:]
+            np.testing.assert_array_equal(f["X/data"][x_offs[i] : x_offs[i + 1]], x)  # what MLInference read
+            onehot = f["Target/data"][t_offs[i] : t_offs[i + 1]]
+            np.testing.assert_array_equal(onehot.argmax(axis=1), labels.reshape(-1))
+            r_offs = f["RowSum/offsets"][:]
+            np.testing.assert_allclose(f["RowSum/data"][r_offs[i] : r_offs[i + 1]], x.sum(axis=1, keepdims=True))
 
 
-def test_training_configuration_errors(models, edm_loaded, target_module):
-    with pytest.raises(ModelError, match="SaveInputsAs needs one name per model input"):
-        _make(models["mlp_onnx"], 1, SaveInputsAs=["A", "B"])
-    with pytest.raises(ModelError, match="TargetCollections are set but TargetFunction is not"):
-        _make(models["mlp_onnx"], 1, TargetCollections=["T"])
-    alg = _make(models["mlp_onnx"], 1, TargetFunction=target_module, TargetInputs=["Truth"], TargetCollections=["T"])
-    x = rows(np.random.default_rng(0), 2, 11)
-    with pytest.raises(ModelError, match="lacking"):
-        alg.process_batch([([tensor.from_array(x)], [tensor.from_array(np.zeros((2, 1), np.int64))])])
+def test_training_export_configuration_errors(edm_loaded, target_module, tmp_path):
+    with pytest.raises(ModelError, match="TargetNames/TargetInputs are set but TargetFunction is not"):
+        TrainingExport(f"E{next(_COUNT)}", InputCollections=["X"], TargetNames=["T"]).initialize()
+    exp = TrainingExport(f"E{next(_COUNT)}", InputCollections=["X"], TargetFunction=target_module,
+                         TargetInputs=["Truth"], TargetNames=["Missing"], OutputFile=str(tmp_path / "t.h5"))  # fmt: skip
+    exp.initialize()
+    x, labels = _event(0)
+    with pytest.raises(ModelError, match=r"returned \['Target', 'RowSum'\], lacking \['Missing'\]"):
+        exp([tensor.from_array(x)], [tensor.from_array(labels)])
+    exp.exporter.abort()
 
 
-def test_engine_api_returns_inputs_seen_and_records(models, tmp_path):
-    h5py = pytest.importorskip("h5py")
-    from k4mlinference.inference import InferenceEngine, load_model
-    from k4mlinference.inference.recording import TrainingRecorder
+WEAVER = {
+    "input_names": ["x"],
+    "x": {
+        "var_names": [f"f{i}" for i in range(11)],
+        "var_infos": {f"f{i}": {"median": 1.0, "norm_factor": 0.5} for i in range(11)},
+        "var_length": 11,
+    },
+    "output_names": ["pion", "electron"],
+}
 
+
+def test_sidecar_path(models, edm_loaded, tmp_path):
     path = tmp_path / "mlp.onnx"
     shutil.copy(models["mlp_onnx"], path)
-    (tmp_path / "mlp.json").write_text(json.dumps({"inputs": {"x": {"centre": [0.5] * 11, "scale": [4.0] * 11}}}))
-    engine = InferenceEngine(load_model(path), batch_size=3, preprocess=True)
-    data = _events(8, seed=6)
-    res = engine.run_events([{"x": x} for x, _ in data], return_inputs=True)
-    out = tmp_path / "engine.h5"
-    with TrainingRecorder(str(out), lambda seen, lab: {"label": lab}, target_names=["label"]) as rec:
-        for (x, lab), (outputs, seen) in zip(data, res):
-            np.testing.assert_allclose(seen["x"], (x - 0.5) / 4, rtol=1e-6)
-            assert outputs["y"].shape == (len(x), 2)
-            (target,) = rec.record(seen, lab)
-            np.testing.assert_array_equal(target, lab)
-    with h5py.File(out, "r") as f:
-        offs = f["x/offsets"][:]
-        for i, (x, _) in enumerate(data):
-            np.testing.assert_allclose(f["x/data"][offs[i] : offs[i + 1]], (x - 0.5) / 4, rtol=1e-6)
-        assert f["label/offsets"][-1] == sum(len(x) for x, _ in data)
+    (tmp_path / "preprocess.json").write_text(json.dumps(WEAVER))
+    x = rows(np.random.default_rng(4), 3, 11)
+
+    def make(**kw) -> MLInference:
+        alg = MLInference(f"S{next(_COUNT)}", ModelPath=str(path), InputCollections=["X"], OutputCollections=["Y"],
+                          SharedSession=False, **kw)  # fmt: skip
+        alg.initialize()
+        return alg
+
+    plain = make()  # no <model>.json: no sidecar
+    assert plain.sidecar_file == str(tmp_path / "mlp.json") and plain.model.sidecar is None
+    weaver = make(SidecarPath=str(tmp_path / "preprocess.json"), Preprocess=True)  # weaver's file, not renamed
+    assert weaver.model.output_classes == {"y": ["pion", "electron"]}
+    (y_pre,) = weaver([tensor.from_array(x)])[0]
+    (y_ref,) = plain([tensor.from_array((x - 1.0) * 0.5)])[0]
+    np.testing.assert_allclose(tensor.as_array(y_pre), tensor.as_array(y_ref), rtol=1e-6)
+    shutil.copy(tmp_path / "preprocess.json", tmp_path / "mlp.json")  # the default place is read too
+    assert make().model.output_classes == {"y": ["pion", "electron"]}
+    with pytest.raises(ModelError, match="SidecarPath .*nothere.json: no such file"):
+        make(SidecarPath=str(tmp_path / "nothere.json"))

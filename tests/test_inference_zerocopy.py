@@ -12,6 +12,7 @@ Tensor.data_ptr()) against the Tensor collection's buffer (`tensor.as_array(coll
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -20,7 +21,6 @@ from test_inference_models import edm_loaded, models, rows  # noqa: F401
 
 from k4mlinference.edm import tensor
 from k4mlinference.inference import load_model
-from k4mlinference.inference import tensorio as tio
 from k4mlinference.inference.algorithm import MLInference
 
 torch = pytest.importorskip("torch")
@@ -38,33 +38,113 @@ def _buffer(coll) -> int:
     return tensor.as_array(coll).ctypes.data
 
 
-def test_tensorio_view_is_the_collection_memory(edm_loaded):
+def test_tensor_view_is_the_collection_memory(edm_loaded):
     coll = tensor.from_array(rows(np.random.default_rng(0), 4, 3))
-    v = tio.view(coll)
+    v = tensor.view(coll)
     ref = tensor.as_array(coll)
     assert v.ctypes.data == ref.ctypes.data and np.shares_memory(v, ref)
     v[0, 0] = 42.0  # writes are seen through the EDM's own view
     assert tensor.as_array(coll)[0, 0] == 42.0
 
 
-def test_onnxruntime_single_event_zero_copy_in_and_out(models, edm_loaded):
+def _spy_output_binding(monkeypatch, backend) -> dict[str, int]:
+    """Record, independently of the backend's own bookkeeping, the address of every output buffer handed to
+    onnxruntime: at the Binding the backend uses and, for the public API, at onnxruntime's IOBinding itself."""
+    import onnxruntime as ort
+
+    bound: dict[str, int] = {}
+    make = backend.binding
+
+    def spying_binding():
+        b = make()
+
+        def bind_output(name, arr):
+            bound.setdefault(name, arr.ctypes.data)
+            b.bind_output(name, arr)
+
+        return dataclasses.replace(b, bind_output=bind_output)
+
+    monkeypatch.setattr(backend, "binding", spying_binding)
+    original = ort.IOBinding.bind_output
+
+    def ort_bind_output(self, name, device_type="cpu", device_id=0, element_type=None, shape=None, buffer_ptr=None):
+        if buffer_ptr is not None:
+            bound["ort:" + name] = buffer_ptr
+        return original(self, name, device_type, device_id, element_type, shape, buffer_ptr)
+
+    monkeypatch.setattr(ort.IOBinding, "bind_output", ort_bind_output)
+    return bound
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_onnxruntime_single_event_zero_copy_in_and_out(models, edm_loaded, monkeypatch, native):
     alg = _alg(models["mlp_onnx"], 1)
-    x = rows(np.random.default_rng(1), 5, 11)
+    backend = alg.model.backend
+    backend.native_binding = native
+    assert backend.uses_native_binding is native
+    rng = np.random.default_rng(1)
+    alg([tensor.from_array(rows(rng, 2, 11))])  # the first call checks the planned output shapes
+    bound = _spy_output_binding(monkeypatch, backend)
+    x = rows(rng, 5, 11)
     coll = tensor.from_array(x)
-    (outs, _, _) = alg([coll])
-    run = alg.model.backend.last_run
+    (outs,) = alg([coll])
     # input: the OrtValue ONNX Runtime read lies on the collection's floatData
-    assert run["inputs"]["x"] == _buffer(coll)
-    # output: ONNX Runtime wrote into the output collection's floatData (bound with IO binding)
-    assert run["outputs"]["y"] == _buffer(outs[0])
-    assert run["copied"] == []
+    assert backend.last_run["inputs"]["x"] == _buffer(coll)
+    # output: the buffer bound for onnxruntime to write is the output collection's floatData ...
+    assert bound["y"] == _buffer(outs[0])
+    if not native:  # ... as onnxruntime's own IOBinding received it
+        assert bound["ort:y"] == _buffer(outs[0])
+    # ... and what onnxruntime wrote there is the model's output, with no copy on the way
     np.testing.assert_array_equal(tensor.as_array(outs[0]), load_model(models["mlp_onnx"]).run({"x": x})["y"])
+    assert backend.last_run["copied"] == []
+
+
+def test_onnxruntime_falls_back_to_the_public_binding(models, edm_loaded, monkeypatch):
+    import sys
+
+    import onnxruntime.capi
+
+    # onnxruntime's compiled layer cannot be imported by that name (as a later onnxruntime may do)
+    monkeypatch.delattr(onnxruntime.capi, "_pybind_state")
+    monkeypatch.setitem(sys.modules, "onnxruntime.capi._pybind_state", None)
+    m = load_model(models["mlp_onnx"])
+    assert not m.backend.uses_native_binding
+    x = rows(np.random.default_rng(5), 6, 11)
+    out = np.empty((6, 2), np.float32)
+    for _ in range(2):  # first call: the planned shapes are checked; second: written in place
+        res = m.run({"x": x}, out={"y": out})
+    assert res["y"] is out and m.backend.last_run["copied"] == []
+    monkeypatch.undo()
+    np.testing.assert_array_equal(out, load_model(models["mlp_onnx"]).run({"x": x})["y"])
+
+
+def test_misleading_output_dims_are_not_trusted(tmp_path, edm_loaded):
+    """A model whose output declares the input's batch dim name but has another length: the first call
+    finds out, and outputs are then taken as the runtime allocates them (no error-text matching)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])  # declared: same rows as x
+    starts = helper.make_tensor("s", TensorProto.INT64, [1], [1])
+    ends = helper.make_tensor("e", TensorProto.INT64, [1], [1 << 30])
+    axes = helper.make_tensor("a", TensorProto.INT64, [1], [0])
+    node = helper.make_node("Slice", ["x", "s", "e", "a"], ["y"])  # actually drops the first row
+    graph = helper.make_graph([node], "mislead", [x], [y], initializer=[starts, ends, axes])
+    path = tmp_path / "mislead.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    alg = _alg(path, 1)
+    for n in (4, 3):
+        data = np.arange(n * 3, dtype=np.float32).reshape(n, 3)
+        (outs,) = alg([tensor.from_array(data)])
+        np.testing.assert_array_equal(tensor.as_array(outs[0]), data[1:])
+    assert alg.model.backend.planned_output_shapes({"x": data}) is None
 
 
 def test_onnxruntime_batched_path_copies_once_each_way(models, edm_loaded):
     alg = _alg(models["mlp_onnx"], 3)
     colls = [tensor.from_array(rows(np.random.default_rng(i), 2, 11)) for i in range(3)]
-    res = alg.process_batch([([c], []) for c in colls])
+    res = alg.process_batch([([c],) for c in colls])
     run = alg.model.backend.last_run
     # the batch buffer is a gathered copy: it is none of the input collections' buffers
     assert run["inputs"]["x"] not in {_buffer(c) for c in colls}
@@ -72,7 +152,7 @@ def test_onnxruntime_batched_path_copies_once_each_way(models, edm_loaded):
     assert run["outputs"]["y"] not in {_buffer(r[0][0]) for r in res}
     # a block in which one event has all the rows passes that event's buffer without a copy
     empty = [tensor.from_array(np.zeros((0, 11), np.float32)) for _ in range(2)]
-    alg.process_batch([([empty[0]], []), ([colls[1]], []), ([empty[1]], [])])
+    alg.process_batch([([empty[0]],), ([colls[1]],), ([empty[1]],)])
     assert alg.model.backend.last_run["inputs"]["x"] == _buffer(colls[1])
 
 
@@ -97,7 +177,7 @@ def test_model_run_numpy_and_preallocated_outputs(models):
 def test_torch_inputs_zero_copy_outputs_copied_once(models, edm_loaded):
     alg = _alg(models["mlp_pt"], 1)
     coll = tensor.from_array(rows(np.random.default_rng(3), 4, 11))
-    (outs, _, _) = alg([coll])
+    (outs,) = alg([coll])
     run = alg.model.backend.last_run
     assert run["inputs"]["x"] == _buffer(coll)  # torch.from_numpy over the collection buffer
     assert run["outputs"]["output"] != _buffer(outs[0])  # torch allocates its result ...

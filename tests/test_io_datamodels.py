@@ -111,7 +111,7 @@ def _patch_metadata(
     import cppyy
     import ROOT
 
-    from k4mlinference.io._cpp import cppyy_io
+    from k4mlinference.io.native import cppyy_io
 
     cppyy_io()  # podio's metadata types
     warnings.filterwarnings("ignore", message="no dictionary for class")  # the foreign types, not needed here

@@ -351,9 +351,9 @@ def _ids(name: str, podio: tuple[int, int, int]) -> int:
 
 
 def test_schema1_file_reads(schema1_file: Path) -> None:
-    from k4mlinference.io import Reader, SchemaEvolutionWarning, SkippedCollectionWarning, datamodels
+    from k4mlinference.io import Reader, SchemaEvolutionWarning, SkippedCollectionWarning, evolution
 
-    datamodels._WARNED.clear()
+    evolution.forget_warnings()
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
         reader = Reader(schema1_file)

@@ -205,7 +205,7 @@ def test_uncompilable_type_is_skipped_with_warning(tmp_path, good_file: Path) ->
     import ROOT
 
     from k4mlinference.io import Reader, SkippedCollectionWarning
-    from k4mlinference.io._cpp import cppyy_io
+    from k4mlinference.io.native import cppyy_io
 
     cppyy_io()  # podio's metadata types, also when this test runs alone
     p = tmp_path / "unknown_type.root"

@@ -17,7 +17,7 @@ def legacy_file(tmp_path_factory) -> Path:
     import ROOT
 
     from k4mlinference.edm import loader
-    from k4mlinference.io._cpp import cppyy_io
+    from k4mlinference.io.native import cppyy_io
 
     cppyy_io()
     std = cppyy.gbl.std

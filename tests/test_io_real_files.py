@@ -221,9 +221,9 @@ def test_relations_all_types_file() -> None:
 
 
 def test_schema_evolution_warns_once_with_member_names() -> None:
-    from k4mlinference.io import Reader, SchemaEvolutionWarning, datamodels
+    from k4mlinference.io import Reader, SchemaEvolutionWarning, evolution
 
-    datamodels._WARNED.clear()
+    evolution.forget_warnings()
     with pytest.warns(SchemaEvolutionWarning) as rec:
         reader = Reader(DDSIM)
         for frame in reader.get("events")[:2]:

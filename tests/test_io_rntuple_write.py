@@ -72,7 +72,7 @@ def test_rntuple_roundtrip_our_reader(written) -> None:
 def test_rntuple_podio_metadata_layout(written) -> None:
     import ROOT
 
-    from k4mlinference.io._cpp import cppyy_io
+    from k4mlinference.io.native import cppyy_io
 
     path, _ = written
     f = ROOT.TFile.Open(str(path))

@@ -127,7 +127,7 @@ def _plain_root_file(path: Path, legacy: bool) -> Path:
 
     from k4mlinference.edm import loader
     from k4mlinference.edm.murmur import collection_id
-    from k4mlinference.io._cpp import cppyy_io
+    from k4mlinference.io.native import cppyy_io
 
     cppyy_io()
     std, podio = cppyy.gbl.std, cppyy.gbl.podio

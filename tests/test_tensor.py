@@ -51,3 +51,29 @@ def test_tensor_errors(edm):
         tensor.as_array(coll)
     with pytest.raises(IndexError, match="no index 5"):
         tensor.as_array(coll, 5)
+
+
+def test_batched_describe_gather_scatter(edm):
+    """The engine's block helpers: many collections described, gathered into one buffer and scattered back."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((int(rng.integers(0, 3)), 4)).astype(np.float32) for _ in range(300)]
+    colls = [tensor.from_array(a) for a in arrays]
+    info = tensor.describe_many(colls)
+    assert (info[:, tensor.STATUS] == 0).all() and (info[:, tensor.ELEMENT_TYPE] == tensor.FLOAT).all()
+    rows = info[:, tensor.SHAPE].copy()
+    assert rows.tolist() == [len(a) for a in arrays]
+    buf = np.empty((int(rows.sum()), 4), np.float32)
+    tensor.gather(info, buf)
+    np.testing.assert_array_equal(buf, np.concatenate(arrays))
+    outs = [tensor.empty_collection() for _ in arrays]
+    tensor.scatter(outs, buf * 2, rows)
+    for a, c in zip(arrays, outs):
+        np.testing.assert_array_equal(tensor.as_array(c), a * 2)
+    v = tensor.emplace(outs[0], (2, 3), np.int64)
+    v[:] = 7
+    np.testing.assert_array_equal(tensor.as_array(outs[0], 1), np.full((2, 3), 7))
+    assert tensor.element_type_of(np.int64) == tensor.INT64 and tensor.dtype_of(tensor.FLOAT) == np.float32
+    assert tensor.storable(np.arange(3, dtype=np.int32)).dtype == np.int64
+    assert tensor.storable(np.ones(3)).dtype == np.float32
+    with pytest.raises(tensor.TensorError, match="input 'x' of event 0: the collection holds no Tensor"):
+        tensor.check(tensor.describe_many([tensor.empty_collection()])[0], "input 'x' of event 0")

@@ -6,14 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-static int failures = 0;
-#define CHECK(cond)                                                  \
-  do {                                                               \
-    if (!(cond)) {                                                   \
-      std::fprintf(stderr, "%s:%d CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                    \
-    }                                                                \
-  } while (0)
+#include "check.h"
 
 int main() {
   // layout as podio's (EDM4hep 1.0)

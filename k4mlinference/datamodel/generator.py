@@ -42,6 +42,20 @@ def _default_init(m: Member) -> str:
     return "{" + m.default + "}" if m.default not in (None, "") else "{}"
 
 
+def _member_args(dt: Datatype, defaults: bool) -> str:
+    """`const T1& a, const T2& b = {default}, ...`: every member after the first may be left out."""
+    return ", ".join(
+        f"const {m.cpp_type}& {m.name}" + (f" = {_default_init(m)}" if defaults and i else "")
+        for i, m in enumerate(dt.members)
+    )
+
+
+# The API only C++ algorithms use (standalone objects, clone, push_back, create(members...), operators)
+# is hidden from cling: Python does not need it, and cling parses the generated header at every start.
+CXX_ONLY = "#ifndef __CLING__"
+CXX_ONLY_END = "#endif  // __CLING__"
+
+
 class _Gen:
     def __init__(self, dm: Datamodel, upstream: list[Datamodel]):
         self.dm = dm
@@ -54,8 +68,43 @@ class _Gen:
         lines = [_ns_open(c.namespace), f"/// {c.description}".rstrip(), f"struct {c.bare_name} {{"]
         for m in c.members:
             lines.append(f"  {m.cpp_type} {m.name}{_default_init(m)};  // {m.doc}".rstrip(" /"))
+        ops = self.vector_operators(c)
+        lines += [CXX_ONLY, *ops, CXX_ONLY_END] if ops else []
         lines += ["};", _ns_close(c.namespace)]
         return "\n".join(lines)
+
+    @staticmethod
+    def vector_operators(c) -> list[str]:
+        """Arithmetic for components made of 2-4 numbers of one type (EDM4hep's Vector2f/3f/3d/4f...).
+
+        Member functions only: the data layout, and so the streamer checksum, stays podio's."""
+        types = {m.type for m in c.members}
+        if not 2 <= len(c.members) <= 4 or len(types) != 1 or c.members[0].array or not c.members[0].is_builtin:
+            return []
+        X, T = c.bare_name, c.members[0].cpp_type
+        names = [m.name for m in c.members]
+
+        def each(fmt: str) -> str:
+            return ", ".join(fmt.format(n=n) for n in names)
+
+        printed = " << ' ' << ".join(f"v.{n}" for n in names)
+        idx = " : ".join(f"i == {k} ? {n}" for k, n in enumerate(names[:-1])) + f" : {names[-1]}"
+        return [
+            f"  constexpr {X} operator+(const {X}& o) const {{ return {{{each('{n} + o.{n}')}}}; }}",
+            f"  constexpr {X} operator-(const {X}& o) const {{ return {{{each('{n} - o.{n}')}}}; }}",
+            f"  constexpr {X} operator-() const {{ return {{{each('-{n}')}}}; }}",
+            f"  constexpr {X} operator*(double s) const {{ return {{{each('static_cast<' + T + '>({n} * s)')}}}; }}",
+            f"  constexpr {X} operator/(double s) const {{ return {{{each('static_cast<' + T + '>({n} / s)')}}}; }}",
+            f"  {X}& operator+=(const {X}& o) {{ return *this = *this + o; }}",
+            f"  {X}& operator-=(const {X}& o) {{ return *this = *this - o; }}",
+            f"  constexpr bool operator==(const {X}& o) const {{ return {' && '.join(f'{n} == o.{n}' for n in names)}; }}",
+            f"  constexpr bool operator!=(const {X}& o) const {{ return !(*this == o); }}",
+            f"  constexpr const {T}& operator[](unsigned i) const {{ return {idx}; }}",
+            f"  constexpr {T}& operator[](unsigned i) {{ return {idx}; }}",
+            f"  constexpr double dot(const {X}& o) const {{ return {' + '.join(f'double({n}) * o.{n}' for n in names)}; }}",
+            f"  friend constexpr {X} operator*(double s, const {X}& v) {{ return v * s; }}",
+            f"  friend std::ostream& operator<<(std::ostream& os, const {X}& v) {{ return os << {printed}; }}",
+        ]
 
     def data_struct(self, dt: Datatype) -> str:
         if dt.link:
@@ -79,10 +128,10 @@ class _Gen:
     def handle_decl(self, dt: Datatype) -> str:
         X = dt.bare_name
         L = [_ns_open(dt.namespace)]
-        L.append(f"/// Read-only handle to one {dt.name} in its collection.")
+        L.append(f"/// Read-only handle to one {dt.name}: (collection, index), as cheap to copy as a pointer.")
         L.append(f"class {X} {{\npublic:")
-        L.append(f"  using collection_type = {X}Collection;")
-        L.append(f"  {X}() = default;")
+        L.append(f"  using collection_type = {X}Collection;\n  using mutable_type = Mutable{X};")
+        L.append(f"  {X}() = default;  ///< an empty handle (isAvailable() is false), podio's makeEmpty()")
         L.append(f"  {X}(const {X}Collection* coll, std::size_t idx) : m_coll(coll), m_idx(idx) {{}}")
         L.append("  bool isAvailable() const { return m_coll != nullptr; }")
         L.append("  std::size_t getIndex() const { return m_idx; }")
@@ -90,11 +139,21 @@ class _Gen:
         L.append(f"  const {X}Collection* getCollection() const {{ return m_coll; }}")
         L.append(f"  bool operator==(const {X}& o) const {{ return m_coll == o.m_coll && m_idx == o.m_idx; }}")
         L.append(f"  bool operator!=(const {X}& o) const {{ return !(*this == o); }}")
+        L.append(CXX_ONLY)
+        L.append(f"  static {X} makeEmpty() {{ return {{}}; }}")
+        L.append("  podio::ObjectID id() const { return getObjectID(); }")
+        L.append("  /// A new object outside any collection with this one's members (and relations, by default).")
+        L.append(f"  Mutable{X} clone(bool cloneRelations = true) const;")
+        L.append(
+            f"  bool operator<(const {X}& o) const {{ return m_coll != o.m_coll ? m_coll < o.m_coll : m_idx < o.m_idx; }}"
+        )
+        L.append(CXX_ONLY_END)
         L.append(f"  const {dt.data_type}& getData() const;")
         for m in dt.members:
             L.append(f"  const {m.cpp_type}& {_getter(m.name)}() const;")
         for m in dt.vector_members:
             L.append(f"  k4ml::Span<const {m.cpp_type}> {_getter(m.name)}() const;")
+            L.append(f"  std::size_t {m.name}_size() const {{ return {_getter(m.name)}().size(); }}")
         for r in dt.one_to_many:
             L.append(f"  k4ml::Span<const podio::ObjectID> {r.name}IDs() const;")
             L.append(f"  std::size_t {r.name}_size() const {{ return {r.name}IDs().size(); }}")
@@ -105,11 +164,21 @@ class _Gen:
             L.append(f"  const podio::ObjectID& {r.name}ID() const;")
             if self.target_is_resolvable(r.type):
                 L.append(f"  {r.type} {_getter(r.name)}() const;")
-        L.append(f"\nprotected:\n  const {X}Collection* m_coll{{nullptr}};\n  std::size_t m_idx{{0}};\n}};\n")
-        L.append(f"/// Writable handle; obtained from {X}Collection::create().")
+        L.append(
+            f"\nprotected:\n  const {X}Collection* m_coll{{nullptr}};\n  std::size_t m_idx{{0}};\n"
+            f"  std::shared_ptr<{X}Collection> m_own;  ///< storage of an object not (yet) in a collection\n"
+            f"  friend class {X}Collection;\n}};\n"
+        )
+        L.append(f"/// Writable handle: from {X}Collection::create(), or standalone (Mutable{X}()) and then push_back.")
         L.append(f"class Mutable{X} : public {X} {{\npublic:")
-        L.append(f"  Mutable{X}() = default;")
         L.append(f"  Mutable{X}({X}Collection* coll, std::size_t idx) : {X}(coll, idx) {{}}")
+        L.append(CXX_ONLY)
+        L.append(f"  Mutable{X}();  ///< a new object outside any collection")
+        if dt.members:
+            L.append("  /// A new object outside any collection with its members in declaration order.")
+            L.append(f"  Mutable{X}({_member_args(dt, True)});")
+        L.append(f"  explicit Mutable{X}(std::shared_ptr<{X}Collection> own);")
+        L.append(CXX_ONLY_END)
         L.append(f"  {dt.data_type}& data() const;")
         for m in dt.members:
             L.append(f"  void {_setter(m.name)}(const {m.cpp_type}& v) const;")
@@ -165,7 +234,7 @@ class _Gen:
         L.append(f"  std::size_t elementSize() const override {{ return sizeof({D}); }}")
         rels = ", ".join(f'"{r.name}"' for r in dt.relations)
         L.append(f"  std::vector<std::string> relationNames() const override {{ return {{{rels}}}; }}")
-        L.append("  std::vector<podio::ObjectID>* relationBuffer(std::size_t i) override {")
+        L.append("  std::vector<podio::ObjectID>* relationBuffer(std::size_t i) override {\n    (void)i;")
         for i, r in enumerate(dt.relations):
             L.append(f"    if (i == {i}) return &m_rel_{r.name};")
         L.append("    return nullptr;\n  }")
@@ -173,7 +242,7 @@ class _Gen:
         vmt = ", ".join(f'"{m.type}"' for m in dt.vector_members)
         L.append(f"  std::vector<std::string> vectorMemberNames() const override {{ return {{{vms}}}; }}")
         L.append(f"  std::vector<std::string> vectorMemberTypes() const override {{ return {{{vmt}}}; }}")
-        L.append("  void* vectorMemberBuffer(std::size_t i) override {")
+        L.append("  void* vectorMemberBuffer(std::size_t i) override {\n    (void)i;")
         for i, m in enumerate(dt.vector_members):
             L.append(f"    if (i == {i}) return &m_vec_{m.name};")
         L.append("    return nullptr;\n  }")
@@ -188,6 +257,50 @@ class _Gen:
         for r in dt.one_to_one:
             L.append(f"    m_rel_{r.name}.push_back(podio::ObjectID{{podio::ObjectID::invalid, 0}});")
         L.append(f"    return Mutable{X}(this, m_data.size() - 1);\n  }}")
+        L.append(CXX_ONLY)
+        if dt.members:
+            sets = " ".join(f"o.{_setter(m.name)}({m.name});" for m in dt.members)
+            L.append("  /// create() with members in declaration order (the ones left out keep their defaults).")
+            L.append(
+                f"  Mutable{X} create({_member_args(dt, True)}) {{\n    auto o = create();\n    {sets}\n    return o;\n  }}"
+            )
+        L.append(
+            f"  /// Add an object made outside (Mutable{X}(), clone()) or taken from another collection: its\n"
+            f"  /// members and relations are copied in; a standalone handle then refers to the new element.\n"
+            f"  void push_back(const {X}& o) {{\n"
+            f'    if (!o.m_coll) throw std::invalid_argument("{X}Collection::push_back: empty handle");\n'
+            f'    if (o.m_coll == this) throw std::invalid_argument("{X}Collection::push_back: already in this collection");\n'
+            f"    const std::size_t i = appendCopy(*o.m_coll, o.m_idx, true);\n"
+            f"    if (o.m_own) {{  // podio: the pushed handle now is the collection's element\n"
+            f"      auto& h = const_cast<{X}&>(o);\n      h.m_own.reset();\n      h.m_coll = this;\n      h.m_idx = i;\n    }}\n  }}"
+        )
+        L.append(f"  {X}Collection* operator->() {{ return this; }}")
+        L.append(f"  const {X}Collection* operator->() const {{ return this; }}")
+        L.append("  bool isValid() const { return true; }")
+        L.append("  /// Append a copy of element i of `src` (relations too if asked); returns its index.")
+        L.append(f"  std::size_t appendCopy(const {X}Collection& src, std::size_t i, bool relations) {{")
+        L.append(f"    {D} d = src.m_data[i];\n    (void)relations;")
+        for m in dt.vector_members:
+            L.append(
+                f"    d.{m.name}_begin = static_cast<unsigned int>(m_vec_{m.name}.size());\n"
+                f"    m_vec_{m.name}.insert(m_vec_{m.name}.end(), src.m_vec_{m.name}.begin() + src.m_data[i].{m.name}_begin,\n"
+                f"                          src.m_vec_{m.name}.begin() + src.m_data[i].{m.name}_end);\n"
+                f"    d.{m.name}_end = static_cast<unsigned int>(m_vec_{m.name}.size());"
+            )
+        for r in dt.one_to_many:
+            L.append(
+                f"    d.{r.name}_begin = static_cast<unsigned int>(m_rel_{r.name}.size());\n"
+                f"    if (relations)\n"
+                f"      m_rel_{r.name}.insert(m_rel_{r.name}.end(), src.m_rel_{r.name}.begin() + src.m_data[i].{r.name}_begin,\n"
+                f"                            src.m_rel_{r.name}.begin() + src.m_data[i].{r.name}_end);\n"
+                f"    d.{r.name}_end = static_cast<unsigned int>(m_rel_{r.name}.size());"
+            )
+        for r in dt.one_to_one:
+            L.append(
+                f"    m_rel_{r.name}.push_back(relations ? src.m_rel_{r.name}[i] : podio::ObjectID{{podio::ObjectID::invalid, 0}});"
+            )
+        L.append("    m_data.push_back(d);\n    return m_data.size() - 1;\n  }")
+        L.append(CXX_ONLY_END)
         L.append("  void reserve(std::size_t n) {\n    m_data.reserve(n);")
         for r in dt.one_to_one:
             L.append(f"    m_rel_{r.name}.reserve(n);")
@@ -206,6 +319,7 @@ class _Gen:
         L.append("    bool operator!=(const const_iterator& o) const { return m_i != o.m_i; }")
         L.append("    bool operator==(const const_iterator& o) const { return m_i == o.m_i; }")
         L.append(f"  private:\n    const {X}Collection* m_c;\n    std::size_t m_i;\n  }};")
+        L.append("  using iterator = const_iterator;")
         L.append("  const_iterator begin() const { return const_iterator(this, 0); }")
         L.append("  const_iterator end() const { return const_iterator(this, m_data.size()); }")
         L.append(f"  std::vector<{D}>& data() {{ return m_data; }}")
@@ -225,9 +339,17 @@ class _Gen:
         D = dt.data_type
         L = [_ns_open(dt.namespace)]
         L.append(f"inline const {D}& {X}::getData() const {{ return m_coll->m_data[m_idx]; }}")
+        printed = [m for m in dt.members if m.is_builtin]
+        fields = " << ".join(f'" {m.name}=" << o.{_getter(m.name)}()' for m in printed) or '""'
+        L.append(
+            f"{CXX_ONLY}\n/// `info() << obj`: the type, index and the plain-number members.\n"
+            f"inline std::ostream& operator<<(std::ostream& os, const {X}& o) {{\n"
+            f'  if (!o.isAvailable()) return os << "{dt.name} (empty)";\n'
+            f'  return os << "{dt.name} #" << o.getIndex() << {fields};\n}}\n{CXX_ONLY_END}'
+        )
         L.append(
             f"inline podio::ObjectID {X}::getObjectID() const {{\n"
-            f"  if (!m_coll) return podio::ObjectID{{podio::ObjectID::untracked, 0}};\n"
+            f"  if (!m_coll || m_own) return podio::ObjectID{{podio::ObjectID::untracked, 0}};\n"
             f"  return podio::ObjectID{{static_cast<int>(m_idx), m_coll->getID()}};\n}}"
         )
         for m in dt.members:
@@ -272,6 +394,25 @@ class _Gen:
                     f"  const auto* c = m_coll->template resolve<{T}Collection>(id);\n"
                     f"  return c ? {T}(c, id.index) : {T}();\n}}"
                 )
+        L.append(CXX_ONLY)
+        L.append(
+            f"inline Mutable{X}::Mutable{X}(std::shared_ptr<{X}Collection> own) : {X}(own.get(), 0) {{ m_own = std::move(own); }}"
+        )
+        L.append(
+            f"inline Mutable{X}::Mutable{X}() : Mutable{X}(std::make_shared<{X}Collection>()) {{ m_own->create(); }}"
+        )
+        if dt.members:
+            sets = " ".join(f"{_setter(m.name)}({m.name});" for m in dt.members)
+            L.append(f"inline Mutable{X}::Mutable{X}({_member_args(dt, False)}) : Mutable{X}() {{ {sets} }}")
+        L.append(
+            f"inline Mutable{X} {X}::clone(bool cloneRelations) const {{\n"
+            f"  auto own = std::make_shared<{X}Collection>();\n"
+            f"  if (m_coll) {{\n    own->appendCopy(*m_coll, m_idx, cloneRelations);\n"
+            f"    own->setResolver(m_coll->resolver());  // the copied relations resolve as the original's\n"
+            f"  }} else {{\n    own->create();\n  }}\n"
+            f"  return Mutable{X}(std::move(own));\n}}"
+        )
+        L.append(CXX_ONLY_END)
         MC = f"const_cast<{X}Collection*>(m_coll)"
         L.append(f"inline {D}& Mutable{X}::data() const {{ return {MC}->m_data[m_idx]; }}")
         for m in dt.members:
@@ -314,7 +455,7 @@ class _Gen:
         out = [
             f"// Generated by k4mlinference from the {dm.name} datamodel (schema {dm.schema_version}). Do not edit.",
             f"#ifndef {guard}\n#define {guard}",
-            "#include <array>\n#include <cstdint>\n#include <stdexcept>\n#include <string>\n#include <vector>",
+            "#include <array>\n#include <cstdint>\n#include <memory>\n#include <ostream>\n#include <stdexcept>\n#include <string>\n#include <vector>",
             f'#include "{CORE_INCLUDE}"',
         ]
         out += [f'#include "{u.name}/{u.name}.h"' for u in self.upstream]
@@ -333,8 +474,23 @@ class _Gen:
             out.append(self.collection_decl(dt))
         for dt in dm.datatypes.values():
             out.append(self.handle_impl(dt))
+        out.append(self.link_aliases())
         out.append(f"#endif  // {guard}\n")
         return "\n".join(out)
+
+    def link_aliases(self) -> str:
+        """podio::LinkCollection<From, To>, podio::Link<From, To> and podio::MutableLink<From, To> name the
+        generated link types (the primary templates are in k4ml/podio_types.h)."""
+        L = [CXX_ONLY, "namespace podio::detail {"]
+        for dt in self.dm.datatypes.values():
+            if dt.link and self.target_is_resolvable(dt.link[0]) and self.target_is_resolvable(dt.link[1]):
+                f, t = dt.link
+                L.append(
+                    f"template <>\nstruct LinkTypes<{f}, {t}> {{\n  using collection = {dt.name}Collection;\n"
+                    f"  using object = {dt.name};\n  using mutable_object = {dt.namespace}::Mutable{dt.bare_name};\n}};"
+                )
+        L += ["}  // namespace podio::detail", CXX_ONLY_END]
+        return "\n".join(L) if len(L) > 4 else ""
 
     def selection(self) -> str:
         """ROOT selection: persistent structs with class version = schema version, as podio."""
@@ -361,17 +517,36 @@ def generate_selection(dm: Datamodel, upstream: list[Datamodel] | None = None) -
     return _Gen(dm, upstream or []).selection()
 
 
+def type_headers(dm: Datamodel) -> dict[str, str]:
+    """podio's per-type header paths (`edm4hep/MCParticleCollection.h`, `edm4hep/MutableMCParticle.h`,
+    `edm4hep/MCParticle.h`, `edm4hep/MCParticleData.h`, components, links) -> their text.
+
+    Each one includes the datamodel's single header: podio users include per-type headers, and
+    one header keeps the generated code (and its compile) in one place."""
+    include = f'#pragma once\n// Generated by k4mlinference (podio-compatible path). Do not edit.\n#include "{dm.name}/{dm.name}.h"\n'
+    names = [c.bare_name for c in dm.components.values()]
+    for dt in dm.datatypes.values():
+        X = dt.bare_name
+        names += [X, f"Mutable{X}", f"{X}Collection", f"{X}Data", f"{X}CollectionData", f"{X}Obj"]
+    return {f"{dm.name}/{n}.h": include for n in names if n != dm.name}
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
 def write_headers(out_dir: Path, datamodels: list[Datamodel] | None = None) -> list[Path]:
-    """Write `<out>/<dm>/<dm>.h` for each datamodel; returns the header paths."""
+    """Write `<out>/<dm>/<dm>.h` and podio's per-type headers for each datamodel; returns the main headers."""
     datamodels = datamodels or load_builtin_datamodels()
     paths = []
     for i, dm in enumerate(datamodels):
         ups = [d for d in datamodels[:i] if d.name in dm.upstream]
         p = Path(out_dir) / dm.name / f"{dm.name}.h"
-        p.parent.mkdir(parents=True, exist_ok=True)
-        text = generate_header(dm, ups)
-        if not p.exists() or p.read_text() != text:
-            p.write_text(text)
+        _write_if_changed(p, generate_header(dm, ups))
+        for rel, text in type_headers(dm).items():
+            _write_if_changed(Path(out_dir) / rel, text)
         paths.append(p)
     return paths
 

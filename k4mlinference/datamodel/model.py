@@ -204,6 +204,12 @@ class Datamodel:
         raise KeyError(type_name)
 
 
+def builtin_dtype(cpp_type: str) -> np.dtype | None:
+    """numpy dtype of a builtin C++ type (`float`, `std::int64_t`, ...), None for anything else."""
+    cpp_type = normalize_type(cpp_type)
+    return np.dtype(_NUMPY_TYPES[cpp_type]) if cpp_type in _NUMPY_TYPES else None
+
+
 def member_dtype(cpp_type: str, components: dict[str, Component]) -> Any:
     """numpy dtype of one member type (builtin, std::array or component)."""
     cpp_type = normalize_type(cpp_type)

@@ -13,6 +13,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from k4mlinference.edm.columns import (
+    ColumnReader,
+    best_links,
+    build_collection,
+    build_one_to_many,
+    directions,
+    members,
+    padded,
+    positions,
+    reading,
+    set_one_to_many,
+    set_one_to_one,
+)
 from k4mlinference.edm.frame import Frame
 from k4mlinference.edm.views import ViewInvalidatedError
 
@@ -84,4 +97,21 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'k4mlinference.edm' has no attribute {name!r}")
 
 
-__all__ = ["Frame", "ViewInvalidatedError", "collection_class", "load", "subset_collection"]
+__all__ = [
+    "ColumnReader",
+    "Frame",
+    "ViewInvalidatedError",
+    "best_links",
+    "build_collection",
+    "build_one_to_many",
+    "collection_class",
+    "directions",
+    "load",
+    "members",
+    "padded",
+    "positions",
+    "reading",
+    "set_one_to_many",
+    "set_one_to_one",
+    "subset_collection",
+]

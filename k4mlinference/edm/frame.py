@@ -3,15 +3,26 @@
 A Frame owns its collections. Putting a collection under a name gives it podio's collection ID
 (MurmurHash3 of the name), rewrites references made to it under its temporary ID, and
 registers it with a C++ resolver so relations can be followed from Python and C++ alike.
+
+Lifetime: a collection knows its frame (weakly), so relations resolve through the frame from
+Python. When a frame goes while someone still holds one of its collections (or a handle or view
+into one), the frame stays alive with them, so relations keep resolving and nothing reads freed
+memory; otherwise it is freed at once (no reference cycle per event, see `_release`).
 """
 
 from __future__ import annotations
 
+import sys
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
+from k4mlinference.edm.lifetime import hand_to_cpp
 from k4mlinference.edm.murmur import collection_id
 
+# sys.getrefcount of a collection referenced only by the frame's dict while `_release` looks at
+# it: the dict, the loop variable and getrefcount's own argument
+_FRAME_ONLY_REFS = 3
 _HOLDS_REFERENCES: dict[type, bool] = {}
 
 
@@ -32,7 +43,7 @@ class Frame:
     def __init__(self) -> None:
         import cppyy
 
-        self._store = cppyy.gbl.k4ml.CollectionStore()
+        self._store = hand_to_cpp(cppyy.gbl.k4ml.CollectionStore(), "resolver")
         self._colls: dict[str, Any] = {}
         self._ids: dict[int, str] = {}
         self.parameters: dict[str, Any] = {}
@@ -64,18 +75,21 @@ class Frame:
         if aliases and _holds_references(collection):
             for tmp, final in aliases.items():
                 collection.remapCollectionID(tmp, final)
-        self._colls[name] = collection
-        self._ids[new] = name
-        self._store.add(collection)
+        self._adopt(collection, name, new)
         return collection
 
     def put_with_id(self, collection: Any, name: str, coll_id: int) -> Any:
         """Store a collection read from a file, keeping the ID the file gave it."""
         collection.setID(coll_id)
+        self._adopt(collection, name, coll_id)
+        return collection
+
+    def _adopt(self, collection: Any, name: str, coll_id: int) -> None:
+        hand_to_cpp(collection)
+        collection._k4ml_frame = weakref.ref(self)
         self._colls[name] = collection
         self._ids[coll_id] = name
         self._store.add(collection)
-        return collection
 
     def get(self, name: str) -> Any:
         try:
@@ -90,6 +104,15 @@ class Frame:
     def getAvailableCollections(self) -> list[str]:
         return list(self._colls)
 
+    def collection_by_id(self, coll_id: int) -> Any | None:
+        """The collection with podio ID `coll_id` (what a relation stores), or None."""
+        name = self._ids.get(int(coll_id))
+        return None if name is None else self.get(name)
+
+    def collection_type(self, name: str) -> str:
+        """The podio type name of collection `name` (`edm4hep::MCParticleCollection`)."""
+        return str(self.get(name).getTypeName())
+
     def getName(self, coll_or_id: Any) -> str:
         cid = coll_or_id if isinstance(coll_or_id, int) else int(coll_or_id.getID())
         return self._ids[cid]
@@ -98,10 +121,32 @@ class Frame:
         return self._colls.items()
 
     def remove(self, name: str) -> Any:
+        """Take collection `name` out of the frame; it no longer resolves relations through it."""
         coll = self._colls.pop(name)
         self._ids.pop(int(coll.getID()), None)
         self._store.remove(int(coll.getID()))
+        coll.setResolver(0)
+        coll.__dict__.pop("_k4ml_frame", None)
         return coll
+
+    def _release(self) -> None:
+        """Called as the frame goes: if any of its collections is still held elsewhere, stay alive
+        with them (they reference the frame; the cycle is collected once they go too). Otherwise
+        detach the collections from the C++ store that is about to be deleted."""
+        colls = self.__dict__.get("_colls") or {}
+        for coll in colls.values():
+            if sys.getrefcount(coll) > _FRAME_ONLY_REFS:
+                for c in colls.values():
+                    c._k4ml_frame_keep = self
+                return
+        for coll in colls.values():
+            coll.setResolver(0)
+
+    def __del__(self) -> None:
+        try:
+            self._release()
+        except Exception:  # noqa: BLE001  (interpreter shutdown)
+            pass
 
     # ---------------------------------------------------------------- parameters
     def putParameter(self, key: str, value: Any) -> None:

@@ -99,7 +99,7 @@ def cache_root() -> Path:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -109,12 +109,12 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _root_version() -> str:
+def root_version() -> str:
     header = root_dir() / "include" / "RVersion.h"
     return header.read_text() if header.exists() else ""
 
 
-def _build_key(*parts: str) -> str:
+def build_key(*parts: str) -> str:
     h = hashlib.sha256()
     for p in parts:
         h.update(p.encode())
@@ -141,7 +141,7 @@ def _modulemap(name: str, headers: list[str], prefix: Path | None = None) -> str
     return f"module {name} {{\n{lines}  export *\n}}\n"
 
 
-def _compile_dictionary(
+def compile_dictionary(
     build: Path, libname: str, headers: list[str], selection: str, include_dirs: list[Path], module: bool = False
 ) -> Path:
     """rootcling + g++ into `build/lib<libname>.so` (atomically: built in a temp dir first).
@@ -222,7 +222,7 @@ class LoadedDatamodels:
 _STATE = LoadedDatamodels()
 
 
-def _cppyy():
+def cppyy_module():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the alpha wheel warns on import
         import cppyy
@@ -241,22 +241,22 @@ def load_datamodel(dm: Datamodel, upstream: list[Datamodel] | None = None) -> Da
     if dm.name in _STATE.datamodels:
         return _STATE.datamodels[dm.name]
     t0 = time.perf_counter()
-    cppyy = _cppyy()
+    cppyy = cppyy_module()
     upstream = upstream or [_STATE.datamodels[u] for u in dm.upstream if u in _STATE.datamodels]
     header = generator.generate_header(dm, upstream)
     selection = generator.generate_selection(dm, upstream)
     gen_src = Path(generator.__file__).read_text()
-    key = _build_key(
-        header, selection, gen_src, CORE_HEADER.read_text(), _root_version(), *(u.content_hash for u in upstream)
+    key = build_key(
+        header, selection, gen_src, CORE_HEADER.read_text(), root_version(), *(u.content_hash for u in upstream)
     )
     build = cache_root() / f"{dm.name}-{key}"
     inc = build / "include"
-    with _locked(cache_root() / f"{dm.name}-{key}.lock"):
+    with locked(cache_root() / f"{dm.name}-{key}.lock"):
         hdr = inc / dm.name / f"{dm.name}.h"
         hdr.parent.mkdir(parents=True, exist_ok=True)
         if not hdr.exists() or hdr.read_text() != header:
             hdr.write_text(header)
-        lib = _compile_dictionary(
+        lib = compile_dictionary(
             build, f"{dm.name}Dict", [f"{dm.name}/{dm.name}.h"], selection, [inc, *_STATE.include_dirs]
         )
     cppyy.add_include_path(str(inc))
@@ -273,7 +273,7 @@ def load_builtin() -> dict[str, Datamodel]:
     if _STATE.core_loaded:
         return dict(_STATE.datamodels)
     t0 = time.perf_counter()
-    cppyy = _cppyy()
+    cppyy = cppyy_module()
     dms = load_builtin_datamodels()
     texts: dict[str, str] = {"k4ml/podio_types.h": CORE_HEADER.read_text()}
     for h in (*IO_HEADERS, *IO_JIT_HEADERS):
@@ -285,16 +285,16 @@ def load_builtin() -> dict[str, Datamodel]:
     selection = _merge_selections(*selections)
     gen_src = Path(generator.__file__).read_text()
     headers = ["k4ml/podio_types.h", *(f"{dm.name}/{dm.name}.h" for dm in dms), *IO_HEADERS]
-    key = _build_key(*headers, *texts, *texts.values(), selection, gen_src, _root_version(), "builtin-module-v1")
+    key = build_key(*headers, *texts, *texts.values(), selection, gen_src, root_version(), "builtin-module-v1")
     build = cache_root() / f"builtin-{key}"
     inc = build / "include"
-    with _locked(cache_root() / f"builtin-{key}.lock"):
+    with locked(cache_root() / f"builtin-{key}.lock"):
         for rel, text in texts.items():
             hdr = inc / rel
             hdr.parent.mkdir(parents=True, exist_ok=True)
             if not hdr.exists() or hdr.read_text() != text:
                 hdr.write_text(text)
-        lib = _compile_dictionary(build, BUILTIN_LIBRARY, headers, selection, [inc], module=True)
+        lib = compile_dictionary(build, BUILTIN_LIBRARY, headers, selection, [inc], module=True)
     cppyy.add_include_path(str(inc))
     cppyy.gbl.gSystem.AddDynamicPath(str(build))  # where cling finds module.modulemap and the module's .pcm
     cppyy.load_library(str(lib))

@@ -13,6 +13,7 @@ import numpy as np
 
 from k4mlinference.datamodel.model import Datamodel, Datatype
 from k4mlinference.edm import views
+from k4mlinference.edm.lifetime import hand_to_cpp, keep_alive
 
 OBJECT_ID_DTYPE = np.dtype([("index", "i4"), ("collectionID", "u4")], align=True)
 
@@ -155,7 +156,7 @@ def _set_fields(self, index: int, values: dict[str, Any]) -> None:
 def _create(self, **members: Any):
     """Append a new element, optionally setting members by keyword (podio's create)."""
     views.check_can_grow(self, _address(self), "create()")
-    handle = self._cpp_create()
+    handle = keep_alive(self._cpp_create(), self)
     if members:
         _set_fields(self, len(self) - 1, members)
     return handle
@@ -164,17 +165,34 @@ def _create(self, **members: Any):
 def _getitem(self, i: int):
     n = len(self)
     if isinstance(i, slice):
-        return [self._cpp_at(j) for j in range(*i.indices(n))]
+        return [keep_alive(self._cpp_at(j), self) for j in range(*i.indices(n))]
     if i < 0:
         i += n
     if not 0 <= i < n:
         raise IndexError(f"{type(self).__cpp_name__} index {i} out of range (size {n})")
-    return self._cpp_at(i)
+    return keep_alive(self._cpp_at(i), self)
+
+
+def _mutable_at(self, i: int):
+    """The Mutable handle of element i (bounds-checked); it keeps the collection alive."""
+    n = len(self)
+    if not -n <= i < n:
+        raise IndexError(f"{type(self).__cpp_name__} index {i} out of range (size {n})")
+    return keep_alive(self._cpp_mutableAt(i % n), self)
 
 
 def _iter(self):
+    at = self._cpp_at
     for i in range(len(self)):
-        yield self._cpp_at(i)
+        yield keep_alive(at(i), self)
+
+
+def _init_owned_by_cpp(cpp_init: Any):
+    def __init__(self, *args: Any) -> None:
+        cpp_init(self, *args)
+        hand_to_cpp(self)
+
+    return __init__
 
 
 def _guarded(method_name: str):
@@ -205,11 +223,13 @@ def _coll_repr(self) -> str:
 # ------------------------------------------------------------------ handles
 def _resolve(handle: Any, oid: Any):
     """Follow an ObjectID from `handle`'s collection, through its frame when needed."""
-    from k4mlinference.edm.frame_registry import find_collection
+    from k4mlinference.edm.resolver import find_collection
 
     if oid.index < 0:
         return None
-    coll = handle.getCollection()
+    coll = handle.__dict__.get("_k4ml_owner")  # the owning proxy (getCollection() may give another)
+    if coll is None:
+        coll = handle.getCollection()
     if oid.collectionID == coll.getID():
         return coll[oid.index]
     target = find_collection(coll, oid.collectionID)
@@ -257,8 +277,12 @@ def _pythonize_collection(cls: Any) -> None:
         return
     cls._cpp_create = cls.create
     cls._cpp_at = cls.at
+    cls._cpp_mutableAt = cls.mutableAt
+    cls.__init__ = _init_owned_by_cpp(cls.__init__)
     cls.create = _create
     cls.__getitem__ = _getitem
+    cls.at = _getitem
+    cls.mutableAt = _mutable_at
     cls.__iter__ = _iter
     cls.__len__ = lambda self: int(self.size())
     cls.__repr__ = _coll_repr

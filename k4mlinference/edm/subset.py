@@ -48,7 +48,7 @@ def _known_targets(self: Any) -> list[Any]:
 
 
 def _target(self: Any, collection_id: int) -> Any | None:
-    from k4mlinference.edm.frame_registry import find_collection
+    from k4mlinference.edm.resolver import find_collection
 
     found = find_collection(self, collection_id)
     if found is not None:

@@ -1,21 +1,44 @@
-"""edm4eic::Tensor collections <-> numpy arrays and torch tensors.
+"""edm4eic::Tensor collections <-> numpy arrays and torch tensors: the one Tensor API.
 
-The Tensor layout (EDM4eic): `elementType` in ONNX's encoding (1 = float, 7 = int64), the
+The Tensor layout (EDM4eic): `elementType` in ONNX's encoding (`FLOAT` = 1, `INT64` = 7), the
 `shape` vector member (outermost first, row-major data) and the data in `floatData` or
-`int64Data`. Building a Tensor from an array copies once (into the collection's own vector);
-reading one back is a view with no copy.
+`int64Data`. The dtype <-> elementType rule lives here only (`DTYPES`, `element_type_of`,
+`dtype_of`); the C++ helpers below are generated from it.
+
+For one Tensor (use cases, tests):
+
+- `from_array(a, *more)`: a new collection, one Tensor per array (one copy each);
+- `as_array(coll, index=0)` / `as_torch(coll, index=0)`: a view of the collection's memory (no copy),
+  registered so that the collection refuses to grow while the view lives (see `edm.views`).
+
+For the inference engine, one C++ call per block of events (JIT-compiled once per process), each
+working on tensor 0 of every collection (EICrecon's one-Tensor-per-event convention):
+
+- `describe(coll)` / `describe_many(colls)`: element type, shape and data address, validated;
+- `view(coll)`: a numpy array over the collection's data, kept alive with it (not registered: for
+  use inside one call, while nothing grows the collection);
+- `gather(info, dst)`: tensors of many collections concatenated into one buffer (one memcpy each);
+- `emplace(coll, shape, dtype)`: pre-size an output tensor and return a view a backend writes into;
+- `scatter(colls, src, rows)`: collection i gets the next rows[i] rows of `src` as its tensor.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
 
 FLOAT = 1  # ONNX TensorProto.FLOAT
 INT64 = 7  # ONNX TensorProto.INT64
-_ELEMENT_TYPES = {FLOAT: ("floatData", np.dtype("float32")), INT64: ("int64Data", np.dtype("int64"))}
-_BY_DTYPE = {np.dtype("float32"): FLOAT, np.dtype("int64"): INT64}
+DTYPES = {FLOAT: np.dtype("float32"), INT64: np.dtype("int64")}  # elementType -> numpy dtype
+MEMBERS = {FLOAT: "floatData", INT64: "int64Data"}  # elementType -> data vector member
+MAX_RANK = 16
+
+# columns of a `describe_many` row: status, elementType, rank, number of values, data address, shape...
+STATUS, ELEMENT_TYPE, RANK, SIZE, ADDRESS, SHAPE = range(6)
+
+_BY_DTYPE = {dt: et for et, dt in DTYPES.items()}
 
 
 class TensorError(ValueError):
@@ -23,87 +46,344 @@ class TensorError(ValueError):
 
 
 def element_type_of(dtype: Any) -> int:
-    dt = np.dtype(dtype)
-    if dt not in _BY_DTYPE:
-        raise TensorError(f"edm4eic::Tensor holds float32 (elementType 1) or int64 (elementType 7), not {dt}")
-    return _BY_DTYPE[dt]
+    """elementType for a numpy dtype (float32 -> 1, int64 -> 7); TensorError for any other."""
+    et = _BY_DTYPE.get(np.dtype(dtype))
+    if et is None:
+        raise TensorError(
+            f"edm4eic::Tensor holds float32 (elementType 1) or int64 (elementType 7), not {np.dtype(dtype)}"
+        )
+    return et
 
 
-def _as_numpy(array: Any) -> np.ndarray:
-    if hasattr(array, "detach") and hasattr(array, "cpu"):  # torch.Tensor
+def dtype_of(element_type: int) -> np.dtype:
+    """numpy dtype for an elementType; TensorError for an unsupported one."""
+    dt = DTYPES.get(int(element_type))
+    if dt is None:
+        raise TensorError(f"unsupported elementType {element_type}; supported: 1 (float) and 7 (int64)")
+    return dt
+
+
+def _numpy(array: Any) -> np.ndarray:
+    if hasattr(array, "detach") and hasattr(array, "cpu"):  # torch.Tensor (no copy on CPU)
         array = array.detach().cpu().numpy()
     return np.asarray(array)
 
 
+def storable(array: Any) -> np.ndarray:
+    """`array` as numpy in a dtype a Tensor holds: integers and bools -> int64, other numbers -> float32.
+
+    Float32/int64 arrays are returned as they are; other dtypes are converted (a copy). Torch tensors
+    are taken as numpy first (no copy on CPU).
+    """
+    a = _numpy(array)
+    if a.dtype in _BY_DTYPE:
+        return a
+    return a.astype(np.int64 if a.dtype.kind in "biu" else np.float32)
+
+
+# ---------------------------------------------------------------------------------------- C++ helpers
+_CPP = r"""
+#include <cstring>
+#include <cstdint>
+namespace k4ml_tensor {
+using TC = edm4eic::TensorCollection;
+constexpr int kFloat = @FLOAT@, kInt64 = @INT64@;
+// out: [status, elementType, rank, n_values, data address, shape...]; status 0 ok, 1 no tensor at index,
+// 2 rank above max_rank, 3 unsupported element type, 4 size does not match the shape
+inline void describe(std::intptr_t addr, std::size_t index, std::intptr_t out_addr, int max_rank) {
+  std::int64_t* out = reinterpret_cast<std::int64_t*>(out_addr);
+  const TC& c = *reinterpret_cast<const TC*>(addr);
+  out[0] = 0;
+  if (index >= c.m_data.size()) { out[0] = 1; return; }
+  const auto& d = c.m_data[index];
+  const int rank = static_cast<int>(d.shape_end - d.shape_begin);
+  out[1] = d.elementType; out[2] = rank;
+  if (rank > max_rank) { out[0] = 2; return; }
+  std::int64_t expect = 1;
+  for (int k = 0; k < rank; ++k) { out[5 + k] = c.m_vec_shape[d.shape_begin + k]; expect *= out[5 + k]; }
+  if (d.elementType == kFloat) {
+    out[3] = d.floatData_end - d.floatData_begin;
+    out[4] = reinterpret_cast<std::intptr_t>(c.m_vec_floatData.data() + d.floatData_begin);
+  } else if (d.elementType == kInt64) {
+    out[3] = d.int64Data_end - d.int64Data_begin;
+    out[4] = reinterpret_cast<std::intptr_t>(c.m_vec_int64Data.data() + d.int64Data_begin);
+  } else { out[0] = 3; return; }
+  if (out[3] != expect) out[0] = 4;
+}
+// Describe tensor 0 of n collections; out is n rows of (5 + max_rank) int64.
+inline void describe_many(std::intptr_t addrs_addr, std::size_t n, std::intptr_t out_addr, int max_rank) {
+  const std::int64_t* addrs = reinterpret_cast<const std::int64_t*>(addrs_addr);
+  for (std::size_t i = 0; i < n; ++i)
+    describe(static_cast<std::intptr_t>(addrs[i]), 0, out_addr + i * (5 + max_rank) * sizeof(std::int64_t), max_rank);
+}
+// Copy n blocks (address, bytes) one after the other into dst.
+inline void gather(std::intptr_t srcs_addr, std::intptr_t nbytes_addr, std::size_t n, std::intptr_t dst) {
+  const std::int64_t* srcs = reinterpret_cast<const std::int64_t*>(srcs_addr);
+  const std::int64_t* nbytes = reinterpret_cast<const std::int64_t*>(nbytes_addr);
+  char* p = reinterpret_cast<char*>(dst);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (nbytes[i]) std::memcpy(p, reinterpret_cast<const void*>(srcs[i]), nbytes[i]);
+    p += nbytes[i];
+  }
+}
+// Append one tensor (etype, shape) to the collection, its data zero-initialised; return its data address.
+inline std::intptr_t emplace_raw(std::intptr_t addr, int etype, const std::int64_t* shape, int rank) {
+  TC& c = *reinterpret_cast<TC*>(addr);
+  edm4eic::TensorData d{};
+  d.elementType = etype;
+  std::int64_t n = 1;
+  for (int k = 0; k < rank; ++k) n *= shape[k];
+  d.shape_begin = c.m_vec_shape.size();
+  c.m_vec_shape.insert(c.m_vec_shape.end(), shape, shape + rank);
+  d.shape_end = c.m_vec_shape.size();
+  d.floatData_begin = d.floatData_end = c.m_vec_floatData.size();
+  d.int64Data_begin = d.int64Data_end = c.m_vec_int64Data.size();
+  std::intptr_t data = 0;
+  if (etype == kFloat) {
+    c.m_vec_floatData.resize(c.m_vec_floatData.size() + n);
+    d.floatData_end = c.m_vec_floatData.size();
+    data = reinterpret_cast<std::intptr_t>(c.m_vec_floatData.data() + d.floatData_begin);
+  } else {
+    c.m_vec_int64Data.resize(c.m_vec_int64Data.size() + n);
+    d.int64Data_end = c.m_vec_int64Data.size();
+    data = reinterpret_cast<std::intptr_t>(c.m_vec_int64Data.data() + d.int64Data_begin);
+  }
+  c.m_data.push_back(d);
+  return data;
+}
+inline std::intptr_t emplace(std::intptr_t addr, int etype, std::intptr_t shape_addr, int rank) {
+  return emplace_raw(addr, etype, reinterpret_cast<const std::int64_t*>(shape_addr), rank);
+}
+// For each collection i: append a tensor of shape (rows[i], inner...) filled from consecutive rows of src.
+inline void scatter(std::intptr_t addrs_addr, std::size_t n, int etype, std::intptr_t rows_addr,
+                    std::intptr_t inner_addr, int inner_rank, std::intptr_t src, std::int64_t itemsize) {
+  const std::int64_t* addrs = reinterpret_cast<const std::int64_t*>(addrs_addr);
+  const std::int64_t* rows = reinterpret_cast<const std::int64_t*>(rows_addr);
+  const std::int64_t* inner = reinterpret_cast<const std::int64_t*>(inner_addr);
+  std::int64_t row_values = 1;
+  for (int k = 0; k < inner_rank; ++k) row_values *= inner[k];
+  std::int64_t shape[@MAX_RANK@ + 1];
+  for (int k = 0; k < inner_rank; ++k) shape[k + 1] = inner[k];
+  const char* p = reinterpret_cast<const char*>(src);
+  for (std::size_t i = 0; i < n; ++i) {
+    shape[0] = rows[i];
+    const std::int64_t nbytes = rows[i] * row_values * itemsize;
+    std::intptr_t dst = emplace_raw(static_cast<std::intptr_t>(addrs[i]), etype, shape, inner_rank + 1);
+    if (nbytes) std::memcpy(reinterpret_cast<void*>(dst), p, nbytes);
+    p += nbytes;
+  }
+}
+}
+"""
+
+_lock = threading.Lock()
+_ns: Any = None
+_addressof: Any = None
+_TC: Any = None
+
+
+def _cpp() -> Any:
+    """The JIT-compiled helpers (compiled once per process, after the EDM is loaded)."""
+    global _ns, _addressof, _TC
+    if _ns is None:
+        with _lock:
+            if _ns is None:
+                import cppyy
+                import cppyy.ll
+
+                from k4mlinference import edm
+
+                edm.load()
+                code = _CPP.replace("@FLOAT@", str(FLOAT)).replace("@INT64@", str(INT64))
+                cppyy.cppdef(code.replace("@MAX_RANK@", str(MAX_RANK)))
+                _addressof = cppyy.ll.addressof
+                _TC = cppyy.gbl.edm4eic.TensorCollection
+                _ns = cppyy.gbl.k4ml_tensor
+    return _ns
+
+
+def empty_collection() -> Any:
+    """A new, empty edm4eic::TensorCollection (loads the datamodels on first use)."""
+    _cpp()
+    return _TC()
+
+
+def is_tensor_collection(coll: Any) -> bool:
+    """True for an edm4eic::TensorCollection."""
+    _cpp()
+    return isinstance(coll, _TC)
+
+
+def address(coll: Any) -> int:
+    """C++ address of a collection."""
+    _cpp()
+    return _addressof(coll)
+
+
+def addresses(colls: list[Any]) -> np.ndarray:
+    """C++ addresses of many collections as an int64 array (what the batched helpers take)."""
+    _cpp()
+    return np.fromiter(map(_addressof, colls), np.int64, len(colls))
+
+
+class _Memory:
+    """Array interface over raw memory that keeps the memory's owner (a collection) alive."""
+
+    __slots__ = ("__array_interface__", "owner")
+
+    def __init__(self, interface: dict[str, Any], owner: Any) -> None:
+        self.__array_interface__ = interface
+        self.owner = owner
+
+
+def array_at(addr: int, element_type: int, shape: tuple[int, ...], owner: Any = None) -> np.ndarray:
+    """A numpy array over `addr` (the data of a Tensor); `owner` (its collection) is kept alive with it."""
+    dtype = DTYPES.get(element_type) or dtype_of(element_type)
+    if addr == 0 or 0 in shape:
+        return np.zeros(shape, dtype)
+    return np.asarray(_Memory({"data": (addr, False), "typestr": dtype.str, "shape": shape, "version": 3}, owner))
+
+
+_PROBLEMS = {
+    1: "the collection holds no Tensor at index {index} (one Tensor per collection per event is expected)",
+    2: f"the Tensor has rank above {MAX_RANK}",
+    3: "unsupported elementType {etype}; supported: 1 (float) and 7 (int64)",
+    4: "shape {shape} needs {expected} values but {member} holds {size}",
+}
+
+
+def check(row: np.ndarray, what: str = "", index: int = 0) -> None:
+    """Raise TensorError naming `what` if the `describe_many` row reports a problem."""
+    status = int(row[STATUS])
+    if not status:
+        return
+    etype = int(row[ELEMENT_TYPE])
+    shape = tuple(int(x) for x in row[SHAPE : SHAPE + int(row[RANK])]) if status == 4 else ()
+    detail = _PROBLEMS[status].format(
+        index=index,
+        etype=etype,
+        shape=shape,
+        expected=int(np.prod(shape)),
+        member=MEMBERS.get(etype, ""),
+        size=int(row[SIZE]),
+    )
+    raise TensorError(f"{what}: {detail}" if what else detail)
+
+
+_local = threading.local()
+
+
+def _scratch() -> tuple[np.ndarray, int]:
+    """A per-thread int64 row for describe() results (no allocation per call)."""
+    buf = getattr(_local, "buf", None)
+    if buf is None:
+        row = np.empty(SHAPE + MAX_RANK, np.int64)
+        buf = _local.buf = (row, row.ctypes.data)
+    return buf
+
+
+def describe(coll: Any, what: str = "Tensor collection", index: int = 0) -> tuple[int, tuple[int, ...], int]:
+    """(elementType, shape, data address) of tensor `index` of `coll`; TensorError naming `what` if unusable."""
+    ns = _ns if _ns is not None else _cpp()
+    out, ptr = _scratch()
+    ns.describe(_addressof(coll), index, ptr, MAX_RANK)
+    row = out.tolist()
+    if row[STATUS]:
+        check(out, what, index)
+    return row[ELEMENT_TYPE], tuple(row[SHAPE : SHAPE + row[RANK]]), row[ADDRESS]
+
+
+def view(coll: Any, what: str = "Tensor collection") -> np.ndarray:
+    """Tensor 0 of `coll` as a numpy array over the collection's own memory (no copy, not registered)."""
+    etype, shape, addr = describe(coll, what)
+    return array_at(addr, etype, shape, coll)
+
+
+def describe_many(colls: list[Any]) -> np.ndarray:
+    """Rows (columns STATUS, ELEMENT_TYPE, RANK, SIZE, ADDRESS, SHAPE...) for tensor 0 of each collection."""
+    ns = _cpp()
+    addrs = addresses(colls)
+    out = np.empty((len(colls), SHAPE + MAX_RANK), np.int64)
+    if len(colls):
+        ns.describe_many(addrs.ctypes.data, len(colls), out.ctypes.data, MAX_RANK)
+    return out
+
+
+def gather(info: np.ndarray, dst: np.ndarray) -> None:
+    """Copy the tensors described by `info` (rows of `describe_many`) one after the other into `dst`."""
+    ns = _cpp()
+    srcs = np.ascontiguousarray(info[:, ADDRESS])
+    nbytes = info[:, SIZE] * dst.dtype.itemsize
+    if int(nbytes.sum()) != dst.nbytes:
+        raise TensorError(f"gather: the tensors hold {int(nbytes.sum())} bytes, the buffer {dst.nbytes}")
+    ns.gather(srcs.ctypes.data, nbytes.ctypes.data, len(info), dst.ctypes.data)
+
+
+def emplace(coll: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """Append a zero-filled tensor of `shape` to `coll` and return a numpy view of its data.
+
+    The caller (or a backend) writes the values through the view: the output goes straight into
+    the collection's buffer. The collection must not grow while the view is used.
+    """
+    ns = _ns if _ns is not None else _cpp()
+    etype = _BY_DTYPE.get(dtype) or element_type_of(dtype)
+    shp = np.array(shape, np.int64)
+    addr = ns.emplace(_addressof(coll), etype, shp.ctypes.data, shp.size)
+    return array_at(addr, etype, tuple(shp.tolist()))
+
+
+def scatter(colls: list[Any], src: np.ndarray, rows: np.ndarray) -> None:
+    """Give collection i a tensor made of the next rows[i] rows of `src` (one copy, one C++ call)."""
+    ns = _cpp()
+    src = np.ascontiguousarray(src)
+    etype = element_type_of(src.dtype)
+    rows = np.ascontiguousarray(rows, np.int64)
+    if len(rows) != len(colls):
+        raise TensorError(f"scatter: {len(rows)} row counts for {len(colls)} collections")
+    if int(rows.sum()) != (src.shape[0] if src.ndim else 1):
+        raise TensorError(f"scatter: {int(rows.sum())} rows requested, the batch has {src.shape[0] if src.ndim else 1}")
+    inner = np.asarray(src.shape[1:], np.int64)
+    addrs = addresses(colls)  # held here: the C++ call reads it through a raw pointer
+    ns.scatter(
+        addrs.ctypes.data,
+        len(colls),
+        etype,
+        rows.ctypes.data,
+        inner.ctypes.data if len(inner) else 0,
+        len(inner),
+        src.ctypes.data,
+        src.dtype.itemsize,
+    )
+
+
+# ---------------------------------------------------------------------------------------- one Tensor
 def fill(coll: Any, arrays: list[Any]) -> Any:
-    """Append one Tensor per array to `coll` (an empty TensorCollection); one copy each."""
-    arrays = [_as_numpy(a) for a in arrays]
+    """Append one Tensor per array (float32 or int64, numpy or torch) to `coll`; one copy each."""
+    arrays = [_numpy(a) for a in arrays]
     for a in arrays:
-        element_type_of(a.dtype)
-    n_float = sum(a.size for a in arrays if a.dtype == np.float32)
-    n_int = sum(a.size for a in arrays if a.dtype == np.int64)
-    n_shape = sum(a.ndim for a in arrays)
-    if len(coll):
-        raise TensorError("fill() expects an empty TensorCollection")
-    coll.reserve(len(arrays))
-    coll.m_vec_floatData.resize(n_float)
-    coll.m_vec_int64Data.resize(n_int)
-    coll.m_vec_shape.resize(n_shape)
-    for _ in arrays:
-        coll._cpp_create()
-    d = coll.data_view()
-    shapes = coll.vector_view("shape")
-    floats = coll.vector_view("floatData")
-    ints = coll.vector_view("int64Data")
-    pos = {"floatData": 0, "int64Data": 0, "shape": 0}
-    for i, a in enumerate(arrays):
-        etype = element_type_of(a.dtype)
-        d["elementType"][i] = etype
-        s0 = pos["shape"]
-        shapes[s0 : s0 + a.ndim] = a.shape
-        d["shape_begin"][i], d["shape_end"][i] = s0, s0 + a.ndim
-        pos["shape"] += a.ndim
-        member, _ = _ELEMENT_TYPES[etype]
-        other = "int64Data" if member == "floatData" else "floatData"
-        b = pos[member]
-        (floats if member == "floatData" else ints)[b : b + a.size] = a.reshape(-1)
-        d[member + "_begin"][i], d[member + "_end"][i] = b, b + a.size
-        pos[member] += a.size
-        d[other + "_begin"][i] = d[other + "_end"][i] = pos[other]
-    del d, shapes, floats, ints
+        element_type_of(a.dtype)  # refuse other dtypes before adding anything (no silent conversion)
+    for a in arrays:
+        np.copyto(emplace(coll, a.shape, a.dtype), a)
     return coll
 
 
 def from_array(array: Any, *more: Any) -> Any:
     """A new TensorCollection holding one Tensor per given array (float32 or int64)."""
-    import cppyy
-
-    if not hasattr(cppyy.gbl, "edm4eic"):  # first use: compile/load the datamodels
-        from k4mlinference import edm
-
-        edm.load()
-    coll = cppyy.gbl.edm4eic.TensorCollection()
-    return fill(coll, [array, *more])
+    return fill(empty_collection(), [array, *more])
 
 
 def as_array(coll: Any, index: int = 0) -> np.ndarray:
-    """Tensor `index` of `coll` as a numpy array over the collection's memory (no copy)."""
+    """Tensor `index` of `coll` as a numpy array over the collection's memory (no copy).
+
+    The view is registered with the collection: growing the collection while it lives raises."""
     n = len(coll)
     if not 0 <= index < n:
         raise IndexError(f"TensorCollection has {n} tensor(s); no index {index}")
-    d = coll.data_view()[index]
-    etype = int(d["elementType"])
-    if etype not in _ELEMENT_TYPES:
-        raise TensorError(f"Tensor {index}: unsupported elementType {etype}; supported: 1 (float) and 7 (int64)")
-    member, dtype = _ELEMENT_TYPES[etype]
-    shape = tuple(int(x) for x in coll.vector_view("shape")[d["shape_begin"] : d["shape_end"]])
-    begin, end = int(d[member + "_begin"]), int(d[member + "_end"])
-    expected = int(np.prod(shape)) if shape else 1
-    if end - begin != expected:
-        raise TensorError(f"Tensor {index}: shape {shape} needs {expected} values but {member} holds {end - begin}")
-    flat = coll.vector_view(member)[begin:end]
-    assert flat.dtype == dtype
-    return flat.reshape(shape)
+    etype, shape, addr = describe(coll, f"Tensor {index}", index)
+    flat = coll.vector_view(MEMBERS[etype])
+    size = int(np.prod(shape)) if shape else 1
+    begin = (addr - flat.ctypes.data) // flat.itemsize if size else 0
+    return flat[begin : begin + size].reshape(shape)
 
 
 def as_torch(coll: Any, index: int = 0):

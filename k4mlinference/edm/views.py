@@ -40,30 +40,40 @@ def vector_span(vec_address: int) -> tuple[int, int]:
     return begin, end - begin
 
 
-class _ViewRegistry:
-    """Weak references to the live buffers handed out per collection (keyed by C++ address)."""
+class LiveViews:
+    """Counts the live buffers handed out per collection (keyed by C++ address).
+
+    Each buffer's weak reference removes itself when the buffer dies, so a collection that is
+    never asked again (the usual case: one per event) leaves nothing behind; a long run's memory
+    does not grow with the number of collections that ever had a view.
+    """
 
     def __init__(self) -> None:
-        self._live: dict[int, list[weakref.ref]] = {}
+        self._live: dict[int, dict[int, weakref.ref]] = {}  # address -> {id(ref): ref}
 
     def register(self, coll_address: int, buf: Any) -> None:
-        refs = [r for r in self._live.get(coll_address, []) if r() is not None]
-        refs.append(weakref.ref(buf))
-        self._live[coll_address] = refs
+        refs = self._live.setdefault(coll_address, {})
+
+        def drop(ref: weakref.ref, refs: dict = refs, address: int = coll_address) -> None:
+            refs.pop(id(ref), None)
+            if not refs and self._live.get(address) is refs:
+                del self._live[address]
+
+        ref = weakref.ref(buf, drop)
+        refs[id(ref)] = ref
 
     def live(self, coll_address: int) -> int:
-        refs = [r for r in self._live.get(coll_address, []) if r() is not None]
-        if refs:
-            self._live[coll_address] = refs
-        else:
-            self._live.pop(coll_address, None)
-        return len(refs)
+        return sum(1 for r in self._live.get(coll_address, {}).values() if r() is not None)
 
     def forget(self, coll_address: int) -> None:
         self._live.pop(coll_address, None)
 
+    def __len__(self) -> int:
+        """Number of collections with live views."""
+        return len(self._live)
 
-REGISTRY = _ViewRegistry()
+
+LIVE_VIEWS = LiveViews()
 
 
 def raw_view(owner: Any, coll_address: int, vec_address: int, dtype: np.dtype) -> np.ndarray:
@@ -78,12 +88,12 @@ def raw_view(owner: Any, coll_address: int, vec_address: int, dtype: np.dtype) -
         )
     buf = (ctypes.c_char * nbytes).from_address(ptr)
     buf._k4ml_owner = owner  # the collection must outlive the view
-    REGISTRY.register(coll_address, buf)
+    LIVE_VIEWS.register(coll_address, buf)
     return np.frombuffer(buf, dtype=dtype)
 
 
 def check_can_grow(owner: Any, coll_address: int, what: str) -> None:
-    n = REGISTRY.live(coll_address)
+    n = LIVE_VIEWS.live(coll_address)
     if n:
         raise ViewInvalidatedError(
             f"{type(owner).__name__}.{what}: {n} numpy/torch view(s) of this collection are alive and "

@@ -19,11 +19,11 @@ from k4mlinference.framework.properties import Input, Inputs, Output, Outputs, P
 from k4mlinference.framework.registry import register
 
 
-def cpp_algorithm(name: str, header: str | None = None) -> type:
-    """The class of C++ algorithm `name` (from `header`, or one shipped in cpp/include/k4ml/algorithms)."""
+def cpp_algorithm(name: str, source: str | None = None) -> type:
+    """The class of C++ component `name` (from `source`: a .cpp file, folder or glob; or a loaded/shipped one)."""
     from k4mlinference.framework.cpp import cpp_algorithm as _cpp_algorithm
 
-    return _cpp_algorithm(name, header)
+    return _cpp_algorithm(name, source)
 
 
 __all__ = [

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from k4mlinference.framework.component import Component, ConfigurationError
-from k4mlinference.framework.properties import Input, Inputs, Output, Outputs, Property, _DataHandle
+from k4mlinference.framework.properties import DataHandle, Input, Inputs, Output, Outputs, Property
 
 __all__ = [
     "Algorithm",
@@ -51,11 +51,11 @@ class Algorithm(Component):
 
     # ------------------------------------------------------------------ declared data
     @classmethod
-    def input_handles(cls) -> list[_DataHandle]:
+    def input_handles(cls) -> list[DataHandle]:
         return [p for p in cls.properties().values() if isinstance(p, (Input, Inputs))]
 
     @classmethod
-    def output_handles(cls) -> list[_DataHandle]:
+    def output_handles(cls) -> list[DataHandle]:
         return [p for p in cls.properties().values() if isinstance(p, (Output, Outputs))]
 
     def input_names(self) -> list[str]:
@@ -70,6 +70,9 @@ class Algorithm(Component):
         rule = self._signature_rule(n_in, n_out)
         if rule:
             raise ConfigurationError(f"{self.type_name()}/{self.name}: a {self.kind} {rule}")
+        owner = f"{self.type_name()}/{self.name}"
+        for prop in self.properties().values():
+            prop.check_value(prop.__get__(self), owner)
 
     def _signature_rule(self, n_in: int, n_out: int) -> str:
         return ""
@@ -77,6 +80,11 @@ class Algorithm(Component):
     # ------------------------------------------------------------------ life cycle
     def initialize(self) -> None:
         """Called once after properties are set and before the first event."""
+
+    def file_metadata(self) -> dict[str, Any]:
+        """Parameters for the output file's `metadata` frame, asked once after finalize(); e.g. a readout's
+        `<collection>__CellIDEncoding` as DD4hep/k4FWCore files carry it."""
+        return {}
 
     def finalize(self) -> None:
         """Called once after the last event."""

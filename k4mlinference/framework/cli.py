@@ -16,10 +16,14 @@ import argparse
 import json
 import os
 import runpy
+import signal
 import sys
+import threading
 import time
 import traceback
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +83,12 @@ def _base_parser(
     g.add_argument("--scheduler", default=None, help="Dask scheduler address (default: a LocalCluster)")
     g.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar (default: on a TTY)"
+    )
+    g.add_argument(
+        "--cpp-source",
+        action="append",
+        metavar="PATH_OR_GLOB",
+        help="C++ algorithm sources to compile and load (.cpp file, folder or glob; repeatable; env K4ML_CPP_SOURCES)",
     )
     g.add_argument("--worker-report", default=None, help=argparse.SUPPRESS)
     g.add_argument("--config-options", default=None, help=argparse.SUPPRESS)
@@ -173,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"k4run: error: {exc}\n")
         return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("k4run: interrupted; nothing written\n")
+        return 130
     except (ConfigurationError, PropertyError, ImportError) as exc:
         sys.stderr.write(f"k4run: error: {exc}\n")
         return 1
@@ -189,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
+    from k4mlinference.framework.cpp import take_cpp_sources
+
+    argv = take_cpp_sources(argv)  # before the files: `k4run --cpp-source DIR opts.py` works too
     files, rest = _split_files(argv)
     pre, _ = _base_parser().parse_known_args(rest)
     if pre.list and not files:
@@ -240,8 +256,13 @@ def _main(argv: list[str]) -> int:
         value = getattr(args, dest)
         if value is None:
             continue
-        comp.set_property(pname, prop.parse(value, f"--{comp.name}.{pname}"))
+        try:
+            comp.set_property(pname, prop.parse(value, f"--{comp.name}.{pname}"))
+        except PropertyError as exc:  # a bad value on the command line is a usage error (exit 2)
+            raise UsageError(str(exc)) from None
     if args.num_events is not None:
+        if args.num_events < -1:
+            raise UsageError(f"-n {args.num_events}: give a number of events >= 0 (or -1 for all input events)")
         application.app.EvtMax = args.num_events
     if args.log_level:
         level = messages.BY_NAME.get(args.log_level.upper())
@@ -264,15 +285,63 @@ def _main(argv: list[str]) -> int:
         return 0
 
     if args.ncpus > 1 or args.executor == "dask":
-        return _run_parallel(application, files, rest, args)
+        with stop_on_signals(parallel=True):
+            return _run_parallel(application, files, rest, args)
 
     options = json.loads(Path(args.config_options).read_text()) if args.config_options else None
-    result = appmod.run_application(application, progress=args.progress, config_options=options)
+    worker_of = os.environ.get("K4ML_WORKER", "")
+    if worker_of.isdigit():  # a chunk of a parallel run: never outlive the driver
+        from k4mlinference.framework.executors import die_with_parent
+
+        die_with_parent(int(worker_of))
+    with stop_on_signals(parallel=False, keep_output=not worker_of):
+        result = appmod.run_application(application, progress=args.progress, config_options=options)
+    if result.stopped_by:
+        what = f"{result.output} holds the {result.written} completed events" if result.output else "no output written"
+        sys.stderr.write(
+            f"k4run: stopped by {signal.Signals(result.stopped_by).name} after {result.events} events; {what}\n"
+        )
+        return 128 + result.stopped_by
     if args.worker_report:
         Path(args.worker_report).write_text(
             json.dumps({"events": result.events, "written": result.written, "timing": result.timing})
         )
     return 0
+
+
+@contextmanager
+def stop_on_signals(parallel: bool, keep_output: bool = True) -> Iterator[None]:
+    """SIGTERM (what batch systems send) and SIGINT stop the run after the current block.
+
+    Serial runs then finish normally: the output holds every completed event under its final
+    name (a batch job cut by its time limit keeps what it did; the message says how many). A worker
+    of a parallel run keeps nothing, and a parallel driver tells its workers to stop and keeps
+    nothing either (a partial set of chunks is no sample). A second signal aborts at once.
+    """
+    from k4mlinference.framework.eventloop import STOP
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        if STOP.signum:  # the second one: give up now (the output's temporary is removed)
+            raise KeyboardInterrupt
+        STOP.request(signum)
+        if parallel:
+            from k4mlinference.framework.executors import stop_children
+
+            stop_children(signal.SIGTERM)
+
+    STOP.clear()
+    STOP.keep_output = keep_output
+    saved = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, h in saved.items():
+            signal.signal(s, h)
+        STOP.keep_output = True
 
 
 def _strip_tool_options(rest: list[str]) -> list[str]:
@@ -333,6 +402,13 @@ def _run_parallel(application: Any, files: list[str], rest: list[str], args: arg
         f"processed {total} events in {time.perf_counter() - t0:.2f} s "
         f"({args.executor}, {n_chunks} chunks)" + (f", merged into {res['output']}" if res["output"] else ""),
     )
+    if res.get("stopped_by"):
+        signum = res["stopped_by"]
+        sys.stderr.write(
+            f"k4run: stopped by {signal.Signals(signum).name}; the workers were stopped and their chunks "
+            "removed, no output written\n"
+        )
+        return 128 + signum
     if res["failed"]:
         from k4mlinference.framework.executors import ChunkError
 

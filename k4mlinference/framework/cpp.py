@@ -1,134 +1,360 @@
-"""C++ functional algorithms (cpp/include/k4ml/functional.h) as framework algorithms.
+"""C++ algorithms written for k4FWCore, compiled once and run as components of k4run.
 
-Any struct deriving from `k4ml::Transformer<...>` & co. and registered with `K4ML_ALGORITHM(Name, "doc")`
-is wrapped generically: cppyy compiles its header, the base class tells the kind, the input/output
-keys and collection types, and the property table; `CppAlgorithm` turns those into the same
-Property/Input/Output descriptors a Python algorithm has. Events are passed as the very collection
-objects of the event store (by reference, no copy) and the returned collections are taken over by
-Python, so C++ and Python algorithms share one chain and one memory.
+A C++ algorithm is an unchanged k4FWCore source file: `struct MyAlg final :
+k4FWCore::Transformer<Out(const In&)>` (or Producer, MultiTransformer, Consumer, FilterPredicate),
+`Gaudi::Property` members, `info() << ... << endmsg` and `DECLARE_COMPONENT(MyAlg)`. The headers it
+includes (`k4FWCore/*.h`, `Gaudi/*.h`, `GaudiKernel/*.h`, `podio/*.h`, `edm4hep/XCollection.h`) are
+ours, in cpp/include and generated from the datamodel YAML.
 
-Headers are found in `cpp/include/k4ml/algorithms/` (scanned for `K4ML_ALGORITHM` without compiling)
-or named explicitly: `cpp_algorithm("MyAlg", "path/to/MyAlg.h")` in an options file.
+Sources come from cpp/algorithms/ (shipped), `k4run --cpp-source PATH_OR_GLOB` and the environment
+variable `K4ML_CPP_SOURCES` (`:`-separated; a folder means every .cpp in it). Each set of sources is
+compiled by the system compiler into one shared library, cached under a hash of everything that
+shapes it (sources, headers, datamodel, compiler, ROOT version), and loaded with
+`cppyy.load_library`: a warm start only loads it, cling parses none of the algorithm code. Component
+names are found by a text scan for DECLARE_COMPONENT, so `k4run --list` and `from Configurables
+import MyAlg` compile only what is used.
+
+`CppAlgorithm` turns what the C++ base class publishes (kind, data slots with their collection types,
+property table) into the same Property/Input/Output descriptors a Python algorithm has. Events pass
+the event store's own collection objects by reference, and the returned collections are taken over
+by Python, so C++ and Python algorithms share one chain and one memory.
 """
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
+import glob
+import hashlib
+import json
+import os
 import re
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from k4mlinference.framework import algorithm as _alg
+from k4mlinference.framework import messages
 from k4mlinference.framework.component import ConfigurationError
-from k4mlinference.framework.properties import Input, Output, Property
+from k4mlinference.framework.properties import Input, Inputs, Output, Outputs, Property
 
-CPP_INCLUDE = Path(__file__).resolve().parents[2] / "cpp" / "include"
-ALGORITHM_DIR = CPP_INCLUDE / "k4ml" / "algorithms"
-_MACRO = re.compile(r'^\s*K4ML_ALGORITHM\(\s*(\w+)\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)', re.M)
+CPP_DIR = Path(__file__).resolve().parents[2] / "cpp"
+CPP_INCLUDE = CPP_DIR / "include"
+BUILTIN_DIR = CPP_DIR / "algorithms"
+ENV_SOURCES = "K4ML_CPP_SOURCES"
+CXX_FLAGS = ["-std=c++17", "-O2", "-fPIC", "-shared", "-pthread", "-m64", "-fsized-deallocation"]
+_DECLARE = re.compile(r'^\s*DECLARE_COMPONENT(?:_WITH_ID)?\(\s*([\w:]+)\s*(?:,\s*"([^"]+)")?\s*\)', re.M)
 
-_compiled: set[str] = set()
+_extra_specs: list[str] = []  # --cpp-source values of this process
+_libraries: dict[str, Library] = {}  # source-set key -> loaded library
 _classes: dict[str, type] = {}
 
 
-def scan_header(path: str | Path) -> dict[str, str]:
-    """name -> doc of the algorithms a header registers (a text scan; nothing is compiled)."""
-    return {m.group(1): m.group(2).replace('\\"', '"') for m in _MACRO.finditer(Path(path).read_text())}
+class CppCompileError(ConfigurationError):
+    """C++ algorithm sources did not compile; the message is the compiler's (file:line: error: ...)."""
 
 
-def builtin_headers() -> dict[str, Path]:
-    """name -> header for the C++ algorithms shipped in cpp/include/k4ml/algorithms/."""
-    out: dict[str, Path] = {}
-    for header in sorted(ALGORITHM_DIR.glob("*.h")):
-        for name in scan_header(header):
-            out[name] = header
+# ---------------------------------------------------------------- finding sources
+def expand_sources(spec: str | Path) -> list[Path]:
+    """A file, a folder (every .cpp in it) or a glob pattern -> the .cpp files, sorted."""
+    text = str(spec)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        found = sorted(path.glob("*.cpp"))
+    elif path.is_file():
+        found = [path]
+    else:
+        found = sorted(Path(p) for p in glob.glob(os.path.expanduser(text)) if Path(p).is_file())
+    if not found:
+        raise ConfigurationError(f"C++ source {text!r}: no such file, or no .cpp file in that folder or pattern")
+    return [p.resolve() for p in found]
+
+
+def add_sources(spec: str | Path) -> list[Path]:
+    """Make the components of `spec` (file, folder or glob) available by name in this process."""
+    found = expand_sources(spec)
+    _extra_specs.append(str(spec))
+    return found
+
+
+def take_cpp_sources(argv: list[str]) -> list[str]:
+    """Remove `--cpp-source X` / `--cpp-source=X` from a command line and load those sources.
+
+    They are also appended to K4ML_CPP_SOURCES, so worker processes of parallel runs see them."""
+    rest, specs = [], []
+    it = iter(argv)
+    for arg in it:
+        if arg == "--cpp-source":
+            value = next(it, None)
+            if value is None:
+                raise ConfigurationError("--cpp-source needs a .cpp file, folder or glob")
+            specs.append(value)
+        elif arg.startswith("--cpp-source="):
+            specs.append(arg.split("=", 1)[1])
+        else:
+            rest.append(arg)
+    for spec in specs:
+        expand_sources(spec)  # fail early, naming the path
+    if specs:
+        known = [s for s in os.environ.get(ENV_SOURCES, "").split(":") if s]
+        os.environ[ENV_SOURCES] = ":".join(known + [str(Path(s).expanduser().absolute()) for s in specs])
+    return rest
+
+
+def source_sets() -> list[tuple[Path, ...]]:
+    """The sets of sources compiled together: the shipped ones, then the user's."""
+    sets = [tuple(sorted(BUILTIN_DIR.glob("*.cpp")))]
+    user: list[Path] = []
+    specs = [s for s in os.environ.get(ENV_SOURCES, "").split(":") if s] + _extra_specs
+    for spec in specs:
+        user += [p for p in expand_sources(spec) if p not in user]
+    if user:
+        sets.append(tuple(user))
+    return [s for s in sets if s]
+
+
+def scan_source(path: str | Path) -> dict[str, str]:
+    """Component name -> doc (the comment above its struct) of one source (a text scan)."""
+    text = Path(path).read_text()
+    out = {}
+    for m in _DECLARE.finditer(text):
+        cls_name = m.group(1)
+        doc = _doc_above(text, cls_name.rsplit("::", 1)[-1]) or _file_doc(text)
+        out[m.group(2) or cls_name] = doc or f"C++ algorithm from {path}"
     return out
 
 
-def _cppyy():
+def _file_doc(text: str) -> str:
+    """The first paragraph of the file's leading comment."""
+    doc: list[str] = []
+    for line in text.split("\n"):
+        if not line.startswith("//") or (doc and not line.strip("/ ")):
+            break
+        doc.append(line.strip("/ "))
+    return " ".join(d for d in doc if d)
+
+
+def _doc_above(text: str, cls_name: str) -> str:
+    m = re.search(rf"^(?:struct|class)\s+{re.escape(cls_name)}\b", text, re.M)
+    if not m:
+        return ""
+    lines = text[: m.start()].rstrip("\n").split("\n")
+    doc: list[str] = []
+    while lines and lines[-1].lstrip().startswith("//"):
+        doc.insert(0, lines.pop().lstrip().lstrip("/").strip())
+    return " ".join(d for d in doc if d)
+
+
+def components() -> dict[str, tuple[Path, ...]]:
+    """Every known component name -> the source set that declares it (later sets win)."""
+    out: dict[str, tuple[Path, ...]] = {}
+    for sources in source_sets():
+        for src in sources:
+            for name in scan_source(src):
+                out[name] = sources
+    return out
+
+
+# ---------------------------------------------------------------- compiling and loading
+def _header_text() -> str:
+    """Everything under cpp/include that algorithms may include, for the cache key."""
+    parts = []
+    for p in sorted(CPP_INCLUDE.rglob("*.h")):
+        parts.append(str(p.relative_to(CPP_INCLUDE)))
+        parts.append(p.read_text())
+    return "\0".join(parts)
+
+
+def _datamodel_includes() -> list[Path]:
+    """Include folders with the loaded datamodels' headers plus podio's per-type header paths."""
     from k4mlinference import edm
+    from k4mlinference.datamodel import generator
     from k4mlinference.edm import loader
 
     edm.load()
-    cppyy = loader._cppyy()
-    if "functional" not in _compiled:
-        cppyy.add_include_path(str(CPP_INCLUDE))
-        cppyy.include("k4ml/functional.h")
-        _compiled.add("functional")
-    return cppyy
+    dirs = loader.include_dirs()
+    for dm in loader.loaded().values():
+        inc = next((d for d in dirs if (d / dm.name / f"{dm.name}.h").exists()), None)
+        if inc is None:
+            continue
+        for rel, text in generator.type_headers(dm).items():
+            p = inc / rel
+            if not p.exists():
+                tmp = p.with_name(f".{p.name}.{os.getpid()}")
+                tmp.write_text(text)
+                os.replace(tmp, p)
+    return dirs
 
 
-def compile_header(path: str | Path) -> None:
-    """Compile (once per process) a header defining C++ algorithms."""
-    path = Path(path).resolve()
-    if not path.exists():
-        raise ConfigurationError(f"C++ algorithm header {str(path)!r} does not exist")
-    key = str(path)
-    if key in _compiled:
-        return
-    cppyy = _cppyy()
-    cppyy.add_include_path(str(path.parent))
-    try:
-        ok = cppyy.include(str(path))
-    except Exception as exc:  # cppyy raises ImportError with the compiler output
-        raise ConfigurationError(f"compiling C++ algorithm header {path}: {exc}") from None
-    if ok is False:
-        raise ConfigurationError(f"compiling C++ algorithm header {path} failed (see the compiler output above)")
-    _compiled.add(key)
+_ENTRY = """// Generated by k4mlinference: the library's C entry points (names carry the cache key).
+#define K4ML_ABI(name) k4ml_##name##_KEY
+#include "k4ml/component_abi.h"
+"""
+
+# entry point -> (result type, argument types), see cpp/include/k4ml/component_abi.h
+_P, _S, _L, _Z = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_long, ctypes.c_size_t
+_ABI = {
+    "components": (_S, []),
+    "create": (_P, [_S, _S]),
+    "destroy": (None, [_P]),
+    "error": (_S, []),
+    "describe": (_S, [_P]),
+    "set_property": (_L, [_P, _S, _S, _Z]),
+    "get_property": (_S, [_P, _S]),
+    "configure": (None, [_P, _S, ctypes.c_int]),
+    "set_locations": (_L, [_P, ctypes.c_int, _Z, _S, _Z]),
+    "initialize": (_L, [_P]),
+    "finalize": (_L, [_P]),
+    "call": (_L, [_P, ctypes.c_uint64, _P, _P, _Z, _P, _P, _Z, _P]),
+    "messages": (_S, [_P]),
+    "has_messages": (_L, [_P]),
+}
 
 
-def cpp_algorithm(name: str, header: str | Path | None = None) -> type:
-    """The framework class of the C++ algorithm `name` (from `header`, or a shipped one)."""
-    if name in _classes:
+class Library:
+    """One compiled and loaded shared library of C++ algorithms (one source set), driven through its C
+    entry points (ctypes): nothing of it is parsed by cling."""
+
+    def __init__(self, sources: tuple[Path, ...]) -> None:
+        import cppyy
+
+        from k4mlinference.edm import loader
+
+        includes = _datamodel_includes()
+        h = hashlib.sha256()
+        for part in [
+            _header_text(),
+            *((d / "edm4hep" / "edm4hep.h").read_text() for d in includes if (d / "edm4hep" / "edm4hep.h").exists()),
+            os.environ.get("CXX", "g++"),
+            " ".join(CXX_FLAGS),
+            (loader.root_dir() / "include" / "RVersion.h").read_text(),
+            *(f"{s.name}\0{s.read_text()}" for s in sources),  # not the folder: tests' tmp copies share a build
+        ]:
+            h.update(part.encode())
+            h.update(b"\0")
+        self.key = h.hexdigest()[:16]
+        self.sources = sources
+        build = loader.cache_root() / "cpp-algorithms"
+        self.path = build / f"libk4mlAlgorithms_{self.key}.so"
+        build.mkdir(parents=True, exist_ok=True)
+        with open(build / f"{self.key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # parallel processes share one build
+            if not self.path.exists():
+                self._compile(build, [CPP_INCLUDE, *includes])
+        cppyy.load_library(str(self.path))
+        lib = ctypes.CDLL(str(self.path))
+        self.fn: dict[str, Any] = {}
+        for name, (res, args) in _ABI.items():
+            f = getattr(lib, f"k4ml_{name}_{self.key}")
+            f.restype, f.argtypes = res, args
+            self.fn[name] = f
+
+    def _compile(self, build: Path, includes: list[Path]) -> None:
+        tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=build))
+        try:
+            entry = tmp / "k4ml_entry.cpp"
+            entry.write_text(_ENTRY.replace("KEY", self.key))
+            out = tmp / self.path.name
+            cmd = [
+                os.environ.get("CXX", "g++"),
+                *CXX_FLAGS,
+                *(f"-I{d}" for d in includes),
+                *(str(s) for s in self.sources),
+                str(entry),
+                "-o",
+                str(out),
+            ]
+            res = subprocess.run(cmd, capture_output=True, text=True)
+            if res.returncode != 0:
+                lines = (res.stderr or res.stdout).splitlines()
+                shown = "\n".join(lines[:80]) + (f"\n... ({len(lines) - 80} more lines)" if len(lines) > 80 else "")
+                names = ", ".join(str(s) for s in self.sources)
+                raise CppCompileError(f"compiling C++ algorithms ({names}) failed:\n{shown}")
+            os.replace(out, self.path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def error(self) -> str:
+        return self.fn["error"]().decode()
+
+    def names(self) -> list[str]:
+        return [n for n in self.fn["components"]().decode().split("\x1f") if n]
+
+    def create(self, type_name: str, name: str) -> int:
+        """A new C++ instance (its address); the caller destroys it with fn['destroy']."""
+        addr = self.fn["create"](type_name.encode(), name.encode())
+        if not addr:
+            raise ConfigurationError(f"{type_name}/{name}: {self.error()}")
+        return addr
+
+    def describe(self, addr: int) -> dict[str, Any]:
+        return json.loads(self.fn["describe"](addr).decode())
+
+
+def library(sources: tuple[Path, ...]) -> Library:
+    """The loaded library of a source set (compiled on first use, then from the cache)."""
+    key = "\0".join(str(s) for s in sources)
+    if key not in _libraries:
+        _libraries[key] = Library(sources)
+    return _libraries[key]
+
+
+# ---------------------------------------------------------------- framework classes
+_KINDS = {
+    "Producer": _alg.Producer,
+    "Transformer": _alg.Transformer,
+    "MultiTransformer": _alg.MultiTransformer,
+    "Consumer": _alg.Consumer,
+    "FilterPredicate": _alg.FilterPredicate,
+}
+
+
+def _slot_handle(slot: dict[str, Any], single: type, multiple: type) -> Property:
+    if slot["multiple"]:
+        return multiple(list(slot["locations"]), type=slot["type"])
+    return single(slot["locations"][0], type=slot["type"])
+
+
+def cpp_algorithm(name: str, source: str | Path | None = None) -> type:
+    """The framework class of C++ component `name` (from `source`: file, folder or glob; or any known source)."""
+    if source is not None:
+        add_sources(source)
+    if name in _classes and source is None:
         return _classes[name]
-    if header is None:
-        headers = builtin_headers()
-        if name not in headers:
-            raise ConfigurationError(f"no C++ algorithm {name!r} in {ALGORITHM_DIR}")
-        header = headers[name]
-    docs = scan_header(header) if Path(header).exists() else {}
-    compile_header(header)
-    cppyy = _cppyy()
-    if name not in list(cppyy.gbl.k4ml.algorithmNames()):
-        raise ConfigurationError(f'{header} does not register a C++ algorithm {name!r} (K4ML_ALGORITHM({name}, "doc"))')
-    proto = _new_instance(cppyy, name)
-    kind = str(proto.kind())
-    base = {
-        "Producer": _alg.Producer,
-        "Transformer": _alg.Transformer,
-        "MultiTransformer": _alg.MultiTransformer,
-        "Consumer": _alg.Consumer,
-        "FilterPredicate": _alg.FilterPredicate,
-    }[kind]
+    known = components()
+    if name not in known:
+        where = f" in {source}" if source is not None else ""
+        raise ConfigurationError(f"no C++ component {name!r}{where} (DECLARE_COMPONENT({name}) in a loaded source)")
+    lib = library(known[name])
+    docs = {n: d for s in known[name] for n, d in scan_source(s).items()}
+    proto = lib.create(name, name)
+    try:
+        info = lib.describe(proto)
+    finally:
+        lib.fn["destroy"](proto)
     attrs: dict[str, Any] = {
-        "__doc__": docs.get(name) or str(cppyy.gbl.k4ml.algorithmDoc(name)),
+        "__doc__": docs.get(name, ""),
         "__module__": "k4mlinference.framework.cpp",
         "_cpp_name": name,
-        "_header": str(header),
+        "_library": lib,
         "_type_name": name,
         "_cpp_props": [],
     }
-    in_types, out_types = list(proto.inputTypes()), list(proto.outputTypes())
-    for (key, default), ctype in zip(proto.inputKeys(), in_types):
-        attrs[str(key)] = Input(str(default), type=str(ctype))
-    for (key, default), ctype in zip(proto.outputKeys(), out_types):
-        attrs[str(key)] = Output(str(default), type=str(ctype))
-    for i in range(proto.numProperties()):
-        pname, ptype = str(proto.propertyName(i)), str(proto.propertyType(i))
-        default = [str(v) for v in proto.propertyDefault(i)]
-        attrs[pname] = _make_property(ptype, default, str(proto.propertyDoc(i)))
-        attrs["_cpp_props"].append(pname)
-    cls = type(name, (CppAlgorithm, base), attrs)
-    for key in attrs:
-        if isinstance(attrs[key], Property):
-            attrs[key].__set_name__(cls, key)
+    for slot in info["inputs"]:
+        attrs[slot["key"]] = _slot_handle(slot, Input, Inputs)
+    for slot in info["outputs"]:
+        attrs[slot["key"]] = _slot_handle(slot, Output, Outputs)
+    for prop in info["properties"]:
+        attrs[prop["name"]] = _make_property(prop["type"], prop["default"], prop["doc"])
+        attrs["_cpp_props"].append(prop["name"])
+    cls = type(name.replace("::", "__"), (CppAlgorithm, _KINDS[info["kind"]]), attrs)
+    for key, value in attrs.items():
+        if isinstance(value, Property):
+            value.__set_name__(cls, key)
     _classes[name] = cls
     return cls
-
-
-def _new_instance(cppyy: Any, name: str) -> Any:
-    """A new C++ instance bound as k4ml::AlgorithmBase (owned by Python)."""
-    obj = cppyy.bind_object(int(cppyy.gbl.k4ml.createAlgorithmAddress(name)), cppyy.gbl.k4ml.AlgorithmBase)
-    obj.__python_owns__ = True
-    return obj
 
 
 def _make_property(ptype: str, default: list[str], doc: str) -> Property:
@@ -152,74 +378,114 @@ def _to_strings(value: Any) -> list[str]:
 
 
 class CppAlgorithm(_alg.Algorithm):
-    """Python face of one C++ algorithm instance; calls go through the type-erased C++ interface."""
+    """Python face of one C++ algorithm instance, driven through its library's C entry points."""
 
     _cpp_name = ""
     _cpp_props: list[str] = []
+    _library: Library
 
     def __init__(self, name: str | None = None, **properties: Any) -> None:
         if self.__dict__.get("_initialized"):  # the same instance again (Gaudi's naming rule)
             super().__init__(name, **properties)
             return
-        cppyy = _cppyy()
-        self.__dict__["_cpp"] = _new_instance(cppyy, self._cpp_name)
+        self.__dict__["_fn"] = self._library.fn
+        self.__dict__["_cpp"] = self._library.create(self._cpp_name, name or self._cpp_name)
         super().__init__(name, **properties)
         for key in self._cpp_props:  # defaults and values set before the object existed
             self._push(key)
-        self._out_classes: list[Any] = []
 
-    def cpp_instance(self) -> Any:
-        """The C++ object as its own struct type (for members beyond the AlgorithmBase interface)."""
-        cppyy = _cppyy()
-        cls = cppyy.gbl
-        for part in self._cpp_name.split("::"):
-            cls = getattr(cls, part)
-        return cppyy.bind_object(cppyy.ll.addressof(self._cpp), cls)
+    def __del__(self) -> None:
+        addr = self.__dict__.pop("_cpp", None)
+        if addr:
+            self._fn["destroy"](addr)
+
+    def cpp_property(self, key: str) -> list[str]:
+        """The C++ object's current value of property `key`, as the strings it formats."""
+        text = self._fn["get_property"](self._cpp, key.encode())
+        if text is None:
+            raise ConfigurationError(f"{self._cpp_name}/{self.name}: {self._library.error()}")
+        return text.decode().split("\x1f")
 
     def _push(self, key: str) -> None:
-        try:
-            self._cpp.setProperty(key, _to_strings(self.get_property(key)))
-        except Exception as exc:
-            raise ConfigurationError(f"{self._cpp_name}/{self.name}: {exc}") from None
+        values = _to_strings(self.get_property(key))
+        if self._fn["set_property"](self._cpp, key.encode(), "\x1f".join(values).encode(), len(values)) < 0:
+            raise ConfigurationError(f"{self._cpp_name}/{self.name}: {self._library.error()}")
 
     def _property_changed(self, key: str) -> None:
         if key in self._cpp_props and "_cpp" in self.__dict__:
             self._push(key)
 
+    def _print_messages(self) -> None:
+        threshold = int(getattr(self, "OutputLevel", 0) or 0)
+        parts = self._fn["messages"](self._cpp).decode().split("\x1f")
+        for level, text in zip(parts[::2], parts[1::2]):
+            messages.emit(self.name, int(level), text, threshold)
+
+    def _lifecycle(self, what: str) -> None:
+        code = self._fn[what](self._cpp)
+        self._print_messages()
+        if code < 0:
+            raise ConfigurationError(f"{self._cpp_name}/{self.name}: {what}() threw: {self._library.error()}")
+        if code == 0:
+            raise ConfigurationError(f"{self._cpp_name}/{self.name}: {what}() returned StatusCode::FAILURE")
+
     def initialize(self) -> None:
         from k4mlinference import edm
 
-        self._out_classes = [edm.collection_class(h.collection_type) for h in self.output_handles()]
+        fn, c = self._fn, self._cpp
+        fn["configure"](c, self.name.encode(), int(getattr(self, "OutputLevel", 0) or 0) or messages.get_level())
+        for direction, handles in ((1, self.input_handles()), (0, self.output_handles())):
+            for i, h in enumerate(handles):
+                names = h.names(self)
+                if fn["set_locations"](c, direction, i, "\x1f".join(names).encode(), len(names)) < 0:
+                    raise ConfigurationError(f"{self._cpp_name}/{self.name}: {self._library.error()}")
+        outs = self.output_handles()
+        self._out_classes = [edm.collection_class(h.collection_type) for h in outs]
+        self._out_multiple = [isinstance(h, Outputs) for h in outs]
         n_in = len(self.input_handles())
-        c = self._cpp
-        self._call = {0: c.call0, 1: c.call1, 2: c.call2, 3: c.call3}.get(n_in)
-        if self._call is None:
-            vec_t = _cppyy().gbl.std.vector["const k4ml::CollectionBase*"]
-
-            def call_n(*colls: Any, _c=c, _v=vec_t) -> Any:
-                v = _v()
-                for x in colls:
-                    v.push_back(x)
-                return _c.callErased(v)
-
-            self._call = call_n
-        self._set_event = c.setEventNumber
-        self._bind = _cppyy().bind_object
-        c.initialize()
+        capacity = max(len(self.output_names()), 1)
+        self._buffers = (
+            (ctypes.c_size_t * max(n_in, 1))(),
+            (ctypes.c_void_p * capacity)(),
+            (ctypes.c_size_t * max(len(outs), 1))(),
+            (ctypes.c_int * 2)(),
+        )
+        self._capacity = capacity
+        self._lifecycle("initialize")
 
     def finalize(self) -> None:
-        self._cpp.finalize()
+        self._lifecycle("finalize")
 
     def __call__(self, *inputs: Any) -> Any:
-        self._set_event(max(self.event_number, 0))
-        res = self._call(*inputs)
-        outs = []
-        for i, cls in enumerate(self._out_classes):
-            obj = self._bind(int(res.outputAddress(i)), cls)
-            obj.__python_owns__ = True  # Python now owns (and deletes) the C++ result
-            outs.append(obj)
+        import cppyy
+
+        addressof = cppyy.ll.addressof
+        counts, out, out_counts, flags = self._buffers
+        addrs = []
+        for i, arg in enumerate(inputs):
+            group = arg if isinstance(arg, list) else (arg,)
+            counts[i] = len(group)
+            addrs += [addressof(x) for x in group]
+        in_arr = (ctypes.c_void_p * max(len(addrs), 1))(*addrs)
+        n = self._fn["call"](
+            self._cpp, max(self.event_number, 0), in_arr, counts, len(inputs), out, out_counts, self._capacity, flags
+        )
+        if flags[1]:
+            self._print_messages()
+        if n < 0:
+            raise RuntimeError(self._library.error())
         if self.kind == "FilterPredicate":
-            return bool(res.passed)
+            return bool(flags[0])
+        bind = cppyy.bind_object
+        results, k = [], 0
+        for slot, cls in enumerate(self._out_classes):
+            group = []
+            for _ in range(out_counts[slot]):
+                obj = bind(out[k], cls)
+                obj.__python_owns__ = True  # Python now owns (and deletes) the C++ result
+                group.append(obj)
+                k += 1
+            results.append(group if self._out_multiple[slot] else group[0])
         if self.kind == "MultiTransformer":
-            return tuple(outs)
-        return outs[0] if outs else None
+            return tuple(results)
+        return results[0] if results else None

@@ -16,6 +16,7 @@ import fnmatch
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,28 @@ class RunResult:
     timing: dict[str, list[float]] = field(default_factory=dict)  # name -> [seconds, events, calls]
     output: str = ""
     seconds: float = 0.0
+    stopped_by: int = 0  # the signal that stopped the run after a block (0: ran to the end)
+
+
+class StopRequest:
+    """A request to stop after the current block (k4run's SIGTERM/SIGINT handler sets it).
+
+    The loop checks it between blocks, so every event it processed is complete; what happens to
+    the output then is `keep_output`'s choice (the completed events under the final name, or nothing).
+    """
+
+    def __init__(self) -> None:
+        self.signum = 0
+        self.keep_output = True
+
+    def request(self, signum: int) -> None:
+        self.signum = int(signum)
+
+    def clear(self) -> None:
+        self.signum = 0
+
+
+STOP = StopRequest()
 
 
 # ------------------------------------------------------------------ output selection
@@ -92,7 +115,7 @@ class EventLoop:
         output_commands: list[str] | None = None,
         config_options: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
-        progress: bool | None = None,
+        progress: bool | Callable[[int], None] | None = None,
         output_type: str = "default",
     ) -> None:
         self.algorithms = list(algorithms)
@@ -200,7 +223,11 @@ class EventLoop:
 
             out_dir = os.path.dirname(os.path.abspath(self.output))
             os.makedirs(out_dir, exist_ok=True)
-            writer = Writer(self.output, backend=self.output_backend)
+            try:
+                writer = Writer(self.output, backend=self.output_backend)
+            except OSError as exc:  # PodioFileError: names the output and the cause (permission denied, ...)
+                raise ConfigurationError(f"IOSvc.Output: {exc}") from None
+            writer.declare_category("events")
             self._write_configuration(writer)
         batch = self._batch_size()
         self._batches = {id(a): self._alg_batch(a) for a in order}
@@ -227,6 +254,13 @@ class EventLoop:
                     self._time("(output)", time.perf_counter() - t0, len(numbers))
                 if bar is not None:
                     bar.update(len(numbers))
+                if STOP.signum:
+                    result.stopped_by = STOP.signum
+                    result.events = start + len(numbers)
+                    if writer is not None and not STOP.keep_output:
+                        writer.abort()
+                        writer, result.output, result.written = None, "", 0
+                    break
             for alg in order:
                 t0 = time.perf_counter()
                 alg.finalize()
@@ -234,13 +268,15 @@ class EventLoop:
                 self.timing[alg.name][2] -= 1
             if writer is not None:
                 t0 = time.perf_counter()
+                for alg in order:  # algorithm hooks (cellID encodings of the readouts they write)
+                    self.metadata.update(alg.file_metadata())
                 if self.metadata:
                     self._write_metadata(writer)
                 writer.finish()
                 self._time("(output)", time.perf_counter() - t0, 0)
         except BaseException:
             if writer is not None:
-                writer._abort()
+                writer.abort()
             raise
         finally:
             if bar is not None:
@@ -251,6 +287,8 @@ class EventLoop:
 
     def _progress_bar(self, total: int) -> Any:
         show = self.progress
+        if callable(show):  # a callback: told the number of events done after every block
+            return _CallbackProgress(show)
         if show is None:
             show = sys.stderr.isatty() and not os.environ.get("CI")
         if not show or total <= 0:
@@ -260,15 +298,8 @@ class EventLoop:
         return tqdm(total=total, unit="evt", file=sys.stderr, leave=False, dynamic_ncols=True)
 
     def _kept(self, frame: Any) -> list[str]:
-        # a frame read from a file lists its file's collections; those put by algorithms are in _colls
-        in_memory = getattr(frame, "_colls", {})
-        names = list(dict.fromkeys([*frame.getAvailableCollections(), *in_memory]))
-        types = []
-        for n in names:
-            if n not in in_memory and hasattr(frame, "collection_type"):
-                types.append((n, str(frame.collection_type(n))))  # no need to read it to know its type
-            else:
-                types.append((n, str(frame.get(n).getTypeName())))
+        # a frame read from a file knows its collections' types without reading them
+        types = [(n, frame.collection_type(n)) for n in frame.getAvailableCollections()]
         return select_collections(types, self.commands)
 
     # ---------------------------------------------------------------- one block
@@ -428,6 +459,21 @@ class EventLoop:
         for key, value in self.metadata.items():
             frame.putParameter(key, value)
         writer.write_frame(frame, "metadata")
+
+
+class _CallbackProgress:
+    """`progress=callable` as a progress bar: calls it with the events done so far."""
+
+    def __init__(self, callback: Callable[[int], None]) -> None:
+        self.callback = callback
+        self.done = 0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        self.callback(self.done)
+
+    def close(self) -> None:
+        pass
 
 
 def format_timing(timing: dict[str, list[float]], total_events: int) -> list[str]:

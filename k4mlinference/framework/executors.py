@@ -11,11 +11,14 @@ Producers seed from the event number, hence parallel output equals serial output
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -50,6 +53,36 @@ class Chunk:
         return f"events {self.first}-{self.first + self.count - 1}"
 
 
+_CHILDREN: set[subprocess.Popen] = set()  # running k4run workers started by this process
+_CHILDREN_LOCK = threading.Lock()
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Called by a worker k4run at start: get SIGKILL when the process that started it dies (Linux
+    prctl), so no worker outlives a driver killed by any signal, -9 included; its temporary output
+    is cleaned up by the next run (io.writer.remove_stale_temporaries). Exits at once when the
+    parent is already gone."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: workers are still stopped by stop_children
+        return
+    if os.getppid() != parent_pid:
+        os._exit(128 + signal.SIGKILL)
+
+
+def stop_children(signum: int = signal.SIGTERM) -> int:
+    """Send `signum` to every running worker of this process (they discard their chunk); returns how many."""
+    with _CHILDREN_LOCK:
+        children = list(_CHILDREN)
+    for p in children:
+        try:
+            p.send_signal(signum)
+        except ProcessLookupError:
+            pass
+    return len(children)
+
+
 def run_chunk(chunk: Chunk | dict) -> dict:
     """Run one chunk in a fresh k4run process (on whatever machine calls this) and return its report."""
     if isinstance(chunk, dict):
@@ -69,12 +102,19 @@ def run_chunk(chunk: Chunk | dict) -> dict:
     ]
     if chunk.config_file:
         cmd.append(f"--config-options={chunk.config_file}")
-    env = dict(os.environ, K4ML_WORKER="1", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, K4ML_WORKER=str(os.getpid()), PYTHONUNBUFFERED="1")
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")  # one core per worker: the chunks are the parallelism
     t0 = time.perf_counter()
     with open(chunk.log, "w") as log:
-        rc = subprocess.run(cmd, cwd=chunk.cwd or None, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+        proc = subprocess.Popen(cmd, cwd=chunk.cwd or None, stdout=log, stderr=subprocess.STDOUT, env=env)
+        with _CHILDREN_LOCK:
+            _CHILDREN.add(proc)
+        try:
+            rc = proc.wait()
+        finally:
+            with _CHILDREN_LOCK:
+                _CHILDREN.discard(proc)
     if rc != 0:
         lines = Path(chunk.log).read_text(errors="replace").strip().splitlines()
         causes = [ln[len("k4run: error: ") :] for ln in lines if ln.startswith("k4run: error: ")]
@@ -250,7 +290,11 @@ def run_chunks(
     reports: dict[int, dict] = {}
     todo = chunks
     errors: dict[int, Exception] = {}
+    from k4mlinference.framework.eventloop import STOP
+
     for attempt in (1, 2):
+        if STOP.signum:
+            break
         errors = {}
         for chunk, res in executor.map(run_chunk, todo):
             if isinstance(res, Exception):
@@ -274,7 +318,16 @@ def run_chunks(
         todo = [c for c in chunks if c.index in errors]
         if not todo:
             break
+    if STOP.signum:  # stopped by a signal: the workers were told to stop too; keep nothing
+        _remove_chunk_files(chunks, config_file, with_outputs=True)
+        return {"chunks": [], "timing": {}, "failed": [], "output": "", "stopped_by": STOP.signum}
     failed = [f"chunk {c.index} ({c.range_text}): {errors[c.index]}" for c in todo]
+    short = [
+        f"chunk {c.index} ({c.range_text}) processed {reports[c.index].get('events')} events"
+        for c in chunks
+        if c.index in reports and reports[c.index].get("events", c.count) != c.count
+    ]
+    failed += short
     timing: dict[str, list[float]] = {}
     for rep in reports.values():
         for name, row in rep.get("timing", {}).items():
@@ -283,7 +336,11 @@ def run_chunks(
                 acc[k] += row[k]
     merged = ""
     if output and not failed:
-        merged = merge_outputs([c.output for c in chunks], output, config_options or [], output_type)
+        expected = sum(int(reports[c.index].get("written", c.count)) for c in chunks)
+        merged = merge_outputs([c.output for c in chunks], output, config_options or [], output_type, expected)
+        _remove_chunk_files(chunks, config_file, with_outputs=True)
+    elif not failed:
+        _remove_chunk_files(chunks, config_file, with_outputs=False)
     elif output and failed:
         done = [c.output for c in chunks if c.index in reports]
         messages.emit(
@@ -292,7 +349,26 @@ def run_chunks(
     return {"chunks": [reports.get(c.index) for c in chunks], "timing": timing, "failed": failed, "output": merged}
 
 
-def merge_outputs(files: list[str], output: str, config_options: list[str], output_type: str = "default") -> str:
+def _remove_chunk_files(chunks: list[Chunk], config_file: str, with_outputs: bool) -> None:
+    """After a run: the logs, worker reports and the options file (and the chunk outputs once merged)."""
+    paths = [config_file] if config_file else []
+    for c in chunks:
+        paths += [c.log, c.log + ".json"] + ([c.output] if with_outputs and c.output else [])
+    for path in paths:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+    from k4mlinference.io.writer import remove_stale_temporaries
+
+    for c in chunks:
+        if c.output:
+            remove_stale_temporaries(c.output)
+
+
+def merge_outputs(
+    files: list[str], output: str, config_options: list[str], output_type: str = "default", expected: int = -1
+) -> str:
     """Concatenate chunk files into `output` in chunk order.
 
     Fast path: the chunks have identical layouts (same options, same collections and IDs), so the
@@ -306,7 +382,10 @@ def merge_outputs(files: list[str], output: str, config_options: list[str], outp
 
     t0 = time.perf_counter()
     backend = normalize_backend(output_type)
-    existing = [f for f in files if os.path.exists(f)]
+    missing = [f for f in files if not os.path.exists(f)]
+    if missing:
+        raise ChunkError(f"cannot merge into {output}: chunk output(s) missing: {', '.join(missing)}")
+    existing = list(files)
     try:
         if backend != "ttree":
             raise ValueError(f"{backend} output")
@@ -316,6 +395,9 @@ def merge_outputs(files: list[str], output: str, config_options: list[str], outp
         messages.emit("Executor", messages.DEBUG, f"fast merge not possible ({exc}); merging through Reader/Writer")
         n = _merge_frames(existing, output, config_options, backend)
         how = "Reader/Writer"
+    if expected >= 0 and n != expected:
+        os.unlink(output)
+        raise ChunkError(f"merged {n} events into {output}, but the chunks reported {expected}; output removed")
     messages.emit(
         "Executor",
         messages.INFO,
@@ -337,8 +419,11 @@ def _merge_fast(files: list[str], output: str) -> int:
 
     with_events = [f for f in files if entries(f) > 0]
     meta_source = with_events[0] if with_events else files[0]
+    from k4mlinference.io.writer import remove_stale_temporaries, temporary_name
+
     final = Path(output)
-    tmp = final.parent / f".{final.name}.{os.getpid()}.merge.tmp"
+    remove_stale_temporaries(final)
+    tmp = temporary_name(final, "merge")
     out = ROOT.TFile.Open(str(tmp), "RECREATE")
     try:
         n = 0
@@ -397,6 +482,6 @@ def _merge_frames(existing: list[str], output: str, config_options: list[str], b
                     writer.write_frame(meta[0], "metadata")
         writer.finish()
     except BaseException:
-        writer._abort()
+        writer.abort()
         raise
     return n

@@ -51,8 +51,22 @@ class Property:
 
     kind = "property"
 
-    def __init__(self, default: Any, doc: str = "", type: type | None = None, element_type: type | None = None) -> None:  # noqa: A002
+    def __init__(
+        self,
+        default: Any,
+        doc: str = "",
+        type: type | None = None,  # noqa: A002
+        element_type: type | None = None,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        existing_file: bool = False,
+    ) -> None:
+        """`minimum`/`maximum` bound numbers (each element of a list); `existing_file`: a non-empty
+        string value must name an existing file (checked by `check_value` before a run and by --dry-run;
+        `module:function` references pass)."""
         self.type = type or _type_of(default)
+        self.minimum, self.maximum = minimum, maximum
+        self.existing_file = existing_file
         self.default = list(default) if isinstance(default, tuple) else default
         self.doc = doc
         # element type of lists: from the argument, else from the default's first element
@@ -112,7 +126,7 @@ class Property:
         return float(value) if t is float else value
 
     def convert(self, value: Any, owner: str = "") -> Any:
-        """Check `value` against the property's type (ints are accepted where floats are)."""
+        """Check `value` against the property's type (ints are accepted where floats are) and bounds."""
         where = owner or "?"
         if self.type is list:
             if isinstance(value, str) or not isinstance(value, (list, tuple)):
@@ -121,8 +135,27 @@ class Property:
                 )
             if self.element_type is None:
                 return list(value)
-            return [self._convert_scalar(self.element_type, v, where) for v in value]
-        return self._convert_scalar(self.type, value, where)
+            return [self._check_bounds(self._convert_scalar(self.element_type, v, where), where) for v in value]
+        return self._check_bounds(self._convert_scalar(self.type, value, where), where)
+
+    def _check_bounds(self, value: Any, where: str) -> Any:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if self.minimum is not None and value < self.minimum:
+                raise PropertyError(f"{where}: property '{self.name}' must be >= {self.minimum}, got {value!r}")
+            if self.maximum is not None and value > self.maximum:
+                raise PropertyError(f"{where}: property '{self.name}' must be <= {self.maximum}, got {value!r}")
+        return value
+
+    def check_value(self, value: Any, owner: str = "") -> None:
+        """Checks that need the world outside the process (an `existing_file` must exist)."""
+        import os
+
+        if not (self.existing_file and isinstance(value, str) and value):
+            return
+        if ":" in value and os.sep not in value:  # `module:function`, not a file
+            return
+        if not os.path.isfile(value):
+            raise PropertyError(f"{owner or '?'}: property '{self.name}': file {value!r} does not exist")
 
     def _parse_scalar(self, t: type | None, text: str, where: str) -> Any:
         try:
@@ -153,7 +186,7 @@ class Property:
         return f"{type(self).__name__}({self.default!r}, type={self.type_name})"
 
 
-class _DataHandle(Property):
+class DataHandle(Property):
     """A collection name (or names) in the event store plus the declared collection type."""
 
     direction = "input"
@@ -177,26 +210,26 @@ def _normalize_type(name: str) -> str:
     return name.replace(" ", "")
 
 
-class Input(_DataHandle):
+class Input(DataHandle):
     """One input collection (k4FWCore KeyValue): the value is its name in the event store."""
 
     direction = "input"
 
 
-class Inputs(_DataHandle):
+class Inputs(DataHandle):
     """A runtime-length list of input collections (KeyValues); the argument is a list of names."""
 
     direction = "input"
     multiple = True
 
 
-class Output(_DataHandle):
+class Output(DataHandle):
     """One output collection (KeyValue)."""
 
     direction = "output"
 
 
-class Outputs(_DataHandle):
+class Outputs(DataHandle):
     """A runtime-length list of output collections (KeyValues)."""
 
     direction = "output"

@@ -1,8 +1,8 @@
 """Where algorithms come from: the `k4mlinference.algorithms` entry points and C++ headers.
 
 Python algorithms are registered as `Name = "module:Class"` entry points (pyproject.toml), so any
-installed package can contribute algorithms; C++ algorithms are the `K4ML_ALGORITHM` structs in
-cpp/include/k4ml/algorithms/. Both are resolved lazily by name, so `--list` and options files only
+installed package can contribute algorithms; C++ algorithms are the `DECLARE_COMPONENT`s of the
+sources in cpp/algorithms/, `k4run --cpp-source` and `K4ML_CPP_SOURCES` (framework/cpp.py). Both are resolved lazily by name, so `--list` and options files only
 import (or compile) what they touch.
 """
 
@@ -24,15 +24,15 @@ def python_entry_points() -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=GROUP)}
 
 
-def cpp_headers() -> dict[str, Any]:
-    from k4mlinference.framework.cpp import builtin_headers
+def cpp_components() -> dict[str, Any]:
+    from k4mlinference.framework.cpp import components
 
-    return builtin_headers()
+    return components()
 
 
 def names() -> list[str]:
-    """Every algorithm name k4run knows (Python entry points, C++ headers, run-time registrations)."""
-    return sorted({*python_entry_points(), *cpp_headers(), *_extra})
+    """Every algorithm name k4run knows (Python entry points, C++ components, run-time registrations)."""
+    return sorted({*python_entry_points(), *cpp_components(), *_extra})
 
 
 def register(cls: type, name: str | None = None) -> type:
@@ -57,9 +57,8 @@ def load(name: str) -> type:
                 f"algorithm {name!r} is registered as {eps[name]!r} but cannot be loaded: {exc}"
             ) from exc
         return obj
-    headers = cpp_headers()
-    if name in headers:
+    if name in cpp_components():
         from k4mlinference.framework.cpp import cpp_algorithm
 
-        return cpp_algorithm(name, headers[name])
+        return cpp_algorithm(name)
     raise ConfigurationError(f"unknown algorithm {name!r}.{suggest(name, names())} Run 'k4run --list' to see all.")

@@ -6,7 +6,10 @@
     model.run({"input": x})                      # -> {"output": y}
     InferenceEngine(model, batch_size=256).run_events([{"input": x0}, {"input": x1}])
 
-`MLInference` (k4mlinference.inference.algorithm) is the framework algorithm over Tensor collections.
+Parts: `spec` (the contract and its errors), `backends/` (one module per runtime, `providers` for
+where it runs), `model` (`load_model`, `Model`), `service` (process-wide shared sessions,
+`get_model`), `sidecar` (the JSON next to a model), `engine` (batching across events),
+`algorithm` (`MLInference`, the framework algorithm over Tensor collections).
 """
 
 from __future__ import annotations
@@ -24,8 +27,6 @@ from k4mlinference.inference.spec import (
     TensorSpec,
 )
 
-ModelRunner = InferenceEngine  # the name use-case algorithms may know it by
-
 __all__ = [
     "Backend",
     "InferenceEngine",
@@ -34,7 +35,6 @@ __all__ = [
     "ModelInputError",
     "ModelLoadError",
     "ModelNotFoundError",
-    "ModelRunner",
     "OnnxRuntimeBackend",
     "PythonBackend",
     "SessionService",

@@ -1,6 +1,6 @@
 """Batching across events: the engine that MLInference and use-case algorithms share.
 
-    engine = InferenceEngine(load_model("m.onnx", shared=True), batch_size=256)
+    engine = InferenceEngine(get_model("m.onnx"), batch_size=256)
     outs = engine.run_events([{"x": x_event0}, {"x": x_event1}, ...])   # [{"y": y_event0}, ...]
 
 Convention (EICrecon's): each event gives one array per model input whose leading axis is the
@@ -14,10 +14,10 @@ to float rounding). Special cases:
 - a model whose outputs do not carry the batch axis (or inputs with different row counts in one
   event) cannot be split, and is run event by event (with a warning once).
 
-`run_collections` does the same on edm4eic::Tensor collections with the copy-aware helpers in
-`tensorio`: a single event goes to the backend with no input copy (a view of the collection's
-buffer) and, when output shapes are known before running, the backend writes straight into the
-output collection's buffer; K > 1 events cost one gather copy in and one scatter copy out.
+`run_collections` does the same on edm4eic::Tensor collections with the batched helpers of
+`k4mlinference.edm.tensor`: a single event goes to the backend with no input copy (a view of the
+collection's buffer) and, when output shapes are known before running, the backend writes straight
+into the output collection's buffer; K > 1 events cost one gather copy in and one scatter copy out.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from k4mlinference.edm import tensor
 from k4mlinference.edm.tensor import TensorError
-from k4mlinference.inference import tensorio as tio
 from k4mlinference.inference.model import Model
 from k4mlinference.inference.spec import ModelError, ModelInputError
 
@@ -89,7 +89,7 @@ class InferenceEngine:
             feeds = self.model.sidecar.preprocess(feeds)
             out = None  # shapes may change
         if self.cast:
-            feeds = self.model._cast(feeds)
+            feeds = self.model.cast(feeds)
         self.last_feeds = feeds
         fixed = self._fixed_batch()
         rows = _rows(feeds)
@@ -113,47 +113,12 @@ class InferenceEngine:
         return res
 
     # ------------------------------------------------------------------ numpy API
-    def run_events(self, events: list[dict[str, Any]], return_inputs: bool = False) -> list:
-        """Per-event outputs for per-event inputs ({input name: array with the event's rows first}).
-
-        return_inputs: return (outputs, inputs_seen) per event instead, inputs_seen being exactly what
-        the model got for that event (after preprocessing/casting): the rows to save for training.
-        """
-        results: list = []
+    def run_events(self, events: list[dict[str, Any]]) -> list[dict[str, np.ndarray]]:
+        """Per-event outputs for per-event inputs ({input name: array with the event's rows first})."""
+        results: list[dict[str, np.ndarray]] = []
         for a, b in self._chunks(len(events)):
-            chunk = [_numpy_feeds(e) for e in events[a:b]]
-            outs = self._run_chunk(chunk)
-            if return_inputs:
-                outs = list(zip(outs, self._seen_per_event(chunk)))
-            results.extend(outs)
+            results.extend(self._run_chunk([_numpy_feeds(e) for e in events[a:b]]))
         return results
-
-    def _seen_per_event(self, events: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
-        """Split the last call's inputs back into events (events without rows give their empty arrays)."""
-        names = self.model.input_names
-        feeds = self.last_feeds or {}
-        rows = [_event_rows(e, names) for e in events]
-        live = [i for i, r in enumerate(rows) if r]
-        total = sum(rows[i] for i in live) if all(r is not None for r in rows) else None
-        seen: list[dict[str, np.ndarray]] = []
-        if total is not None and feeds and all(np.shape(feeds[n])[0] == total for n in names if n in feeds):
-            bounds = np.cumsum([rows[i] for i in live])[:-1]
-            split = {n: np.split(np.asarray(feeds[n]), bounds) for n in names}
-            pos = {i: j for j, i in enumerate(live)}
-            for i, e in enumerate(events):
-                if i in pos:
-                    seen.append({n: split[n][pos[i]] for n in names})
-                else:
-                    seen.append(self._prepared(e))
-            return seen
-        return [self._prepared(e) for e in events]  # per-event runs: redo the (cheap) preparation
-
-    def _prepared(self, feeds: dict[str, Any]) -> dict[str, Any]:
-        if self.preprocess:
-            feeds = self.model.sidecar.preprocess(feeds)
-        if self.cast:
-            feeds = self.model._cast(feeds)
-        return feeds
 
     def run_event(self, feeds: dict[str, Any]) -> dict[str, np.ndarray]:
         """One event, no batching."""
@@ -233,154 +198,132 @@ class InferenceEngine:
         return {k: (None if v is None else np.asarray(v)) for k, v in res.items()}
 
     # ------------------------------------------------------------------ Tensor collections
-    def run_collections(
-        self, events: list[list[Any]], save_inputs: bool = False
-    ) -> tuple[list[list[Any]], list[list[Any]]]:
+    def run_collections(self, events: list[list[Any]]) -> list[list[Any]]:
         """Per-event output Tensor collections (one per model output, in model order) for per-event
-        input Tensor collections (one per model input, in model order; tensor 0 of each is used).
-
-        Returns (outputs, saved_inputs); saved_inputs holds, per event, one new collection per input
-        with exactly the tensor the model saw (after preprocessing/casting), when `save_inputs`.
-        """
+        input Tensor collections (one per model input, in model order; tensor 0 of each is used)."""
+        if not events:
+            return []
+        if len(events) <= self.batch_size or self.batch_size <= 0:  # the event loop's usual call: one block
+            return self._run_collection_chunk(events, 0)
         outs: list[list[Any]] = []
-        saved: list[list[Any]] = []
         for a, b in self._chunks(len(events)):
-            o, s = self._run_collection_chunk(events[a:b], a, save_inputs)
-            outs.extend(o)
-            saved.extend(s)
-        return outs, saved
+            outs.extend(self._run_collection_chunk(events[a:b], a))
+        return outs
 
-    def _run_collection_chunk(self, events: list[list[Any]], first: int, save_inputs: bool):
+    def _run_collection_chunk(self, events: list[list[Any]], first: int) -> list[list[Any]]:
         names = self.model.input_names
-        n_in = len(names)
-        for i, e in enumerate(events):
-            if len(e) != n_in:
-                raise ModelInputError(
-                    f"model {self.model.name}: event {first + i} gives {len(e)} input Tensor collection(s) but the "
-                    f"model has {n_in} input(s) {names}"
-                )
-        if len(events) == 1:
-            return self._run_single_collections(events[0], first, save_inputs)
-        infos = []
-        for j, name in enumerate(names):
-            info = tio.describe_many([e[j] for e in events])
-            if info[:, 0].any():
-                i = int(np.flatnonzero(info[:, 0])[0])
-                tio._check_status(info[i], f"model {self.model.name}: input '{name}' of event {first + i}")
-            if len(set(info[:, 1].tolist())) > 1:
-                raise TensorError(f"model {self.model.name}: input '{name}': element types differ between events")
-            ranks = set(info[:, 2].tolist())
-            if len(ranks) > 1 or 0 in ranks:
-                raise ModelInputError(
-                    f"model {self.model.name}: input '{name}': every event needs a tensor of the same rank >= 1 "
-                    f"(rows first); ranks given: {sorted(ranks)}"
-                )
-            infos.append(info)
-        rows_by_input = np.stack([info[:, 5] for info in infos])  # [n_in, n_events]
-        if not (rows_by_input == rows_by_input[0]).all():
-            return self._collections_one_by_one(
-                events, first, save_inputs, "inputs of one event have different row counts"
+        counts = set(map(len, events))
+        if counts != {len(names)}:
+            i = next(i for i, e in enumerate(events) if len(e) != len(names))
+            raise ModelInputError(
+                f"model {self.model.name}: event {first + i} gives {len(events[i])} input Tensor collection(s) but "
+                f"the model has {len(names)} input(s) {names}"
             )
+        if len(events) == 1:
+            return [self._run_single_collections(events[0], first)]
+        infos = [self._describe_input(name, [e[j] for e in events], first) for j, name in enumerate(names)]
+        rows_by_input = np.stack([info[:, tensor.SHAPE] for info in infos])  # [n_in, n_events]
+        if not (rows_by_input == rows_by_input[0]).all():
+            return self._collections_one_by_one(events, first, "inputs of one event have different row counts")
         rows = rows_by_input[0]
-        feeds: dict[str, np.ndarray] = {}
-        for j, name in enumerate(names):
-            info = infos[j]
-            rank = int(info[0, 2])
-            inner = info[:, 6 : 5 + rank]
-            if len(inner) and not (inner == inner[0]).all():
-                bad = int(np.flatnonzero((inner != inner[0]).any(axis=1))[0])
-                raise ModelInputError(
-                    f"model {self.model.name}: input '{name}': event {first + bad} has per-row shape "
-                    f"{tuple(inner[bad].tolist())} but event {first} has {tuple(inner[0].tolist())}"
-                )
-            etype = int(info[0, 1])
-            dtype = tio._DTYPES[etype]
-            live = np.flatnonzero(rows)
-            if len(live) == 1:  # one event carries all rows: pass its buffer, no copy
-                i = int(live[0])
-                feeds[name] = tio._array_at(int(info[i, 4]), etype, tuple(int(x) for x in info[i, 5 : 5 + rank]))
-            else:
-                buf = np.empty((int(rows.sum()), *inner[0].tolist()), dtype)
-                tio.gather(info, dtype, buf)
-                feeds[name] = buf
+        feeds = {name: self._gathered(name, info, rows, first) for name, info in zip(names, infos)}
         total = int(rows.sum())
-        out_colls = [[tio.new_collection() for _ in self.model.output_names] for _ in events]
         if total:
             res = self._as_numpy(self._call(feeds))
-            names_out = list(res)
-            if any(res[k] is None or res[k].ndim == 0 or res[k].shape[0] != total for k in names_out):
-                return self._collections_one_by_one(
-                    events, first, save_inputs, "an output does not have the batch axis"
-                )
+            if any(v is None or v.ndim == 0 or v.shape[0] != total for v in res.values()):
+                return self._collections_one_by_one(events, first, "an output does not have the batch axis")
         else:
-            res = self._empty_outputs({n: feeds[n] for n in names}, None)
-            names_out = list(res)
-        if len(out_colls[0]) != len(names_out):
-            out_colls = [[tio.new_collection() for _ in names_out] for _ in events]
-        for k, oname in enumerate(names_out):
-            arr = _tensor_dtype(res[oname])
-            tio.scatter([oc[k] for oc in out_colls], arr, rows)
-        saved = []
-        if save_inputs:
-            seen = self.last_feeds if total else feeds
-            saved = [[tio.new_collection() for _ in names] for _ in events]
-            for j, name in enumerate(names):
-                tio.scatter([s[j] for s in saved], _tensor_dtype(np.asarray(seen[name])), rows)
-        return out_colls, saved
+            res = self._empty_outputs(feeds, None)
+        out_colls = [[tensor.empty_collection() for _ in res] for _ in events]
+        for k, arr in enumerate(res.values()):
+            tensor.scatter([oc[k] for oc in out_colls], tensor.storable(arr), rows)
+        return out_colls
 
-    def _collections_one_by_one(self, events, first, save_inputs, why):
+    def _describe_input(self, name: str, colls: list[Any], first: int) -> np.ndarray:
+        """Validated `tensor.describe_many` rows of one input over the events of a block."""
+        info = tensor.describe_many(colls)
+        bad = np.flatnonzero(info[:, tensor.STATUS])
+        if len(bad):
+            tensor.check(info[bad[0]], f"model {self.model.name}: input '{name}' of event {first + int(bad[0])}")
+        if len(set(info[:, tensor.ELEMENT_TYPE].tolist())) > 1:
+            raise TensorError(f"model {self.model.name}: input '{name}': element types differ between events")
+        ranks = set(info[:, tensor.RANK].tolist())
+        if len(ranks) > 1 or 0 in ranks:
+            raise ModelInputError(
+                f"model {self.model.name}: input '{name}': every event needs a tensor of the same rank >= 1 "
+                f"(rows first); ranks given: {sorted(ranks)}"
+            )
+        return info
+
+    def _gathered(self, name: str, info: np.ndarray, rows: np.ndarray, first: int) -> np.ndarray:
+        """One input of the whole block: the rows of every event one after the other (one copy), or the
+        buffer of the only event that has rows (no copy)."""
+        rank = int(info[0, tensor.RANK])
+        inner = info[:, tensor.SHAPE + 1 : tensor.SHAPE + rank]
+        if len(inner) and not (inner == inner[0]).all():
+            bad = int(np.flatnonzero((inner != inner[0]).any(axis=1))[0])
+            raise ModelInputError(
+                f"model {self.model.name}: input '{name}': event {first + bad} has per-row shape "
+                f"{tuple(inner[bad].tolist())} but event {first} has {tuple(inner[0].tolist())}"
+            )
+        etype = int(info[0, tensor.ELEMENT_TYPE])
+        live = np.flatnonzero(rows)
+        if len(live) == 1:
+            row = info[int(live[0])]
+            return tensor.array_at(
+                int(row[tensor.ADDRESS]), etype, tuple(row[tensor.SHAPE : tensor.SHAPE + rank].tolist())
+            )
+        buf = np.empty((int(rows.sum()), *inner[0].tolist()), tensor.dtype_of(etype))
+        tensor.gather(info, buf)
+        return buf
+
+    def _collections_one_by_one(self, events: list[list[Any]], first: int, why: str) -> list[list[Any]]:
         self._warn_unsplittable(why)
-        outs, saved = [], []
-        for i, e in enumerate(events):
-            o, s = self._run_single_collections(e, first + i, save_inputs)
-            outs.extend(o)
-            saved.extend(s)
-        return outs, saved
+        return [self._run_single_collections(e, first + i) for i, e in enumerate(events)]
 
-    def _run_single_collections(self, colls: list[Any], index: int, save_inputs: bool):
+    def _run_single_collections(self, colls: list[Any], index: int) -> list[Any]:
         """One event: inputs are views of the collections (no copy); outputs written in place when possible."""
-        names = self.model.input_names
         feeds = {}
-        for n, c in zip(names, colls):
+        for n, c in zip(self.model.input_names, colls):
             try:
-                feeds[n] = tio.view(c, "")
+                feeds[n] = tensor.view(c, "")
             except TensorError as e:  # name the model, input and event (formatted only on failure)
                 raise TensorError(f"model {self.model.name}: input '{n}' of event {index}: {e}") from None
         rows = _rows(feeds)
-        out_colls = [tio.new_collection() for _ in self.model.output_names]
         if rows == 0:
             res = self._empty_outputs(feeds, None)
-            for c, k in zip(out_colls, res):
-                tio.scatter([c], _tensor_dtype(res[k]), np.array([0]))
         else:
-            shapes = None
-            if self._in_place and self._fixed_batch() in (None, rows):
-                shapes = self.model.backend.planned_output_shapes(feeds)
-                if shapes is None:
-                    shapes = self.model.output_shapes({k: v.shape for k, v in feeds.items()})
-            if shapes is not None and all(self.model.outputs[i].dtype in tio._ETYPE for i in range(len(out_colls))):
-                bufs = {s.name: tio.emplace(c, shapes[s.name], s.dtype) for s, c in zip(self.model.outputs, out_colls)}
-                self._call(feeds, out=bufs)  # the backend writes into the collections' buffers
+            bufs = self._output_buffers(feeds, rows)
+            if bufs is not None:
+                colls_out, targets = bufs
+                res = self._call(feeds, out=targets)  # the backend writes into the collections' buffers
+                if all(res.get(k) is v for k, v in targets.items()):
+                    return colls_out
+                # the backend's outputs did not have the planned shapes: store what it returned instead
             else:
-                res = self._as_numpy(self._call(feeds))
-                if len(res) != len(out_colls):
-                    out_colls = [tio.new_collection() for _ in res]
-                for c, v in zip(out_colls, res.values()):
-                    if v is None:
-                        continue
-                    v = _tensor_dtype(v)
-                    if v.ndim == 0:
-                        v = v.reshape(1)
-                    tio.scatter([c], v, np.array([v.shape[0]]))
-        saved = []
-        if save_inputs:
-            seen = self.last_feeds if rows else feeds
-            s = [tio.new_collection() for _ in names]
-            for c, n in zip(s, names):
-                v = _tensor_dtype(np.asarray(seen[n]))
-                tio.scatter([c], v, np.array([v.shape[0] if v.ndim else 1]))
-            saved = [s]
-        return [out_colls], saved
+                res = self._call(feeds)
+            res = self._as_numpy(res)
+        out_colls = []
+        for v in res.values():
+            c = tensor.empty_collection()
+            if v is not None:
+                v = tensor.storable(v)
+                v = v.reshape(1) if v.ndim == 0 else v
+                tensor.scatter([c], v, np.array([v.shape[0]]))
+            out_colls.append(c)
+        return out_colls
+
+    def _output_buffers(self, feeds: dict[str, np.ndarray], rows: int | None):
+        """(output collections, {name: view of each one's pre-sized tensor}) when the backend writes in place
+        and every output's shape and Tensor dtype are known before running; None otherwise."""
+        if not self._in_place or self._fixed_batch() not in (None, rows):
+            return None
+        shapes = self.model.backend.planned_output_shapes(feeds)
+        specs = self.model.outputs
+        if shapes is None or any(s.dtype not in tensor.DTYPES.values() for s in specs):
+            return None
+        colls = [tensor.empty_collection() for _ in specs]
+        return colls, {s.name: tensor.emplace(c, shapes[s.name], s.dtype) for s, c in zip(specs, colls)}
 
 
 def _numpy_feeds(e: dict[str, Any]) -> dict[str, Any]:
@@ -401,13 +344,3 @@ def _event_rows(e: dict[str, Any], names: list[str]) -> int | None:
 
 def _concat(arrays: list[np.ndarray]) -> np.ndarray:
     return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=0)
-
-
-def _tensor_dtype(a: np.ndarray) -> np.ndarray:
-    """edm4eic::Tensor holds float32 or int64: other dtypes are converted (a copy)."""
-    a = np.asarray(a)
-    if a.dtype in (np.float32, np.int64):
-        return a
-    if a.dtype.kind in "biu":
-        return a.astype(np.int64)
-    return a.astype(np.float32)

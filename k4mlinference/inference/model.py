@@ -8,13 +8,14 @@ y = model.run({"input": x})["output"]            # numpy in (or torch), numpy ou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from k4mlinference.inference import sidecar as _sidecar
-from k4mlinference.inference.backends import Backend, make_backend
+from k4mlinference.inference.backends import Backend, choose_backend, make_backend
 from k4mlinference.inference.spec import ModelInputError, TensorSpec, check_inputs
 
 
@@ -91,32 +92,6 @@ class Model:
         """Raise ModelInputError if `feeds` does not fit the contract."""
         check_inputs(self.name, self.inputs, feeds, nan_policy or self.nan_policy)
 
-    def output_shapes(self, input_shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]] | None:
-        """Output shapes implied by the input shapes (fixed dims and dim names shared with inputs), or
-        None if any output dimension cannot be known before running."""
-        named: dict[str, int] = {}
-        for spec in self.inputs:
-            shape = input_shapes.get(spec.name)
-            if spec.shape is None or shape is None or len(shape) != len(spec.shape):
-                continue
-            for want, got in zip(spec.shape, shape):
-                if isinstance(want, str):
-                    named.setdefault(want, int(got))
-        out = {}
-        for spec in self.outputs:
-            if spec.shape is None or spec.dtype is None:
-                return None
-            dims = []
-            for d in spec.shape:
-                if isinstance(d, int):
-                    dims.append(d)
-                elif isinstance(d, str) and d in named:
-                    dims.append(named[d])
-                else:
-                    return None
-            out[spec.name] = tuple(dims)
-        return out
-
     # ------------------------------------------------------------------ running
     def run(
         self,
@@ -135,14 +110,15 @@ class Model:
         if preprocess and self.sidecar is not None:
             feeds = self.sidecar.preprocess(feeds)
         if cast:
-            feeds = self._cast(feeds)
+            feeds = self.cast(feeds)
         if check:
             self.check(feeds)
         return self.backend.run(feeds, out)
 
     __call__ = run
 
-    def _cast(self, feeds: dict[str, Any]) -> dict[str, Any]:
+    def cast(self, feeds: dict[str, Any]) -> dict[str, Any]:
+        """`feeds` with each input converted to the dtype the model declares (a copy where it differs)."""
         specs = {s.name: s for s in self.inputs}
         out = {}
         for k, v in feeds.items():
@@ -179,14 +155,16 @@ def load_model(
     model: Any,
     backend: str | None = None,
     sidecar: str | Path | None | bool = None,
-    shared: bool = False,
+    backend_factory: Callable[..., Backend] = make_backend,
     **options: Any,
 ) -> Model:
     """Load a model file (`.onnx`, `.pt`, `.pt2`, 'module:function') or wrap an nn.Module / callable.
 
     backend: "onnxruntime" | "torch" | "python"; None picks from the suffix/type.
-    sidecar: path of the JSON sidecar; None looks for `<model>.json`; False ignores it.
-    shared: take the backend from the process-wide service (one session per file+options).
+    sidecar: path of the JSON sidecar (ours, or weaver's preprocess.json); None looks for `<model>.json`
+      next to the model; False ignores it.
+    backend_factory: what constructs the backend from (model, backend, **backend options); the
+      process-wide shared sessions pass their cache here (`service.get_model`).
     options: intra_op_threads (default 1), inter_op_threads (1), device ("cpu", "cuda", "cuda:1"),
       providers (onnxruntime execution providers, e.g. ["CUDAExecutionProvider"]), graph_optimization,
       input_names/output_names (torch, callables), nan_policy ("raise" | "warn" | "ignore").
@@ -199,19 +177,10 @@ def load_model(
             sc = _sidecar.load(sidecar)
         elif path and Path(path).suffix:
             sc = _sidecar.find(path)
-    if path is not None:
-        from k4mlinference.inference.backends import choose_backend
-
-        kind = choose_backend(path, backend)
-        if kind == "onnxruntime":
-            backend_opts.setdefault("intra_op_threads", 1)
-            backend_opts.setdefault("inter_op_threads", 1)
-    if shared:
-        from k4mlinference.inference.service import SessionService
-
-        be = SessionService.instance().get(model, backend, **backend_opts)
-    else:
-        be = make_backend(model, backend, **backend_opts)
+    if path is not None and choose_backend(path, backend) == "onnxruntime":
+        backend_opts.setdefault("intra_op_threads", 1)
+        backend_opts.setdefault("inter_op_threads", 1)
+    be = backend_factory(model, backend, **backend_opts)
     return Model(be, path=path, sidecar=sc, **model_opts)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from k4mlinference.inference.backends import Backend, choose_backend, make_backend
+from k4mlinference.inference.model import Model, load_model
 
 
 def _freeze(value: Any) -> Any:
@@ -35,6 +36,7 @@ class SessionService:
         self._lock = threading.Lock()
         self._backends: dict[tuple, Backend] = {}
         self._key_locks: dict[tuple, threading.Lock] = {}
+        self._owners: dict[tuple, Any] = {}
         self.loads = 0  # how many backends were actually constructed (tests check sharing with it)
 
     @classmethod
@@ -71,10 +73,10 @@ class SessionService:
             be = self._backends.get(key)
             if be is None:
                 be = make_backend(model, backend, **options)
-                if not isinstance(model, (str, Path)):
-                    be._owner_ref = model  # keep id() valid while cached
                 with self._lock:
                     self._backends[key] = be
+                    if not isinstance(model, (str, Path)):
+                        self._owners[key] = model  # keep id(model), part of the key, valid while cached
                     self.loads += 1
         return be
 
@@ -88,10 +90,9 @@ class SessionService:
                 be.close()
             self._backends.clear()
             self._key_locks.clear()
+            self._owners.clear()
 
 
-def get_model(model: Any, backend: str | None = None, **options: Any):
-    """`load_model(..., shared=True)`: the Model over the process-wide shared backend."""
-    from k4mlinference.inference.model import load_model
-
-    return load_model(model, backend, shared=True, **options)
+def get_model(model: Any, backend: str | None = None, **options: Any) -> Model:
+    """`load_model` with the backend taken from the process-wide shared sessions (loaded on first request)."""
+    return load_model(model, backend, backend_factory=SessionService.instance().get, **options)

@@ -121,12 +121,13 @@ def _is_userdata(coll: Any) -> bool:
 
 
 def _userdata_dtype(coll: Any) -> np.dtype:
-    from k4mlinference.datamodel.model import _NUMPY_TYPES, normalize_type
+    from k4mlinference.datamodel.model import builtin_dtype
 
-    value = normalize_type(str(coll.getValueTypeName()))
-    if value not in _NUMPY_TYPES:
+    value = str(coll.getValueTypeName())
+    dtype = builtin_dtype(value)
+    if dtype is None:
         raise TypeError(f"podio::UserDataCollection<{value}> has no numpy equivalent")
-    return np.dtype(_NUMPY_TYPES[value])
+    return dtype
 
 
 def _userdata_view(coll: Any) -> np.ndarray:

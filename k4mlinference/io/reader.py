@@ -16,10 +16,8 @@ or schema is worked out once per file and collection name, so the per-event cost
 
 from __future__ import annotations
 
-import itertools
 import os
 import warnings
-import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,23 +25,20 @@ from typing import Any
 import numpy as np
 
 from k4mlinference.edm.frame import Frame
-from k4mlinference.io import datamodels
-from k4mlinference.io._cpp import cppyy_io
-from k4mlinference.io.errors import PodioFileError, SchemaEvolutionWarning
+from k4mlinference.edm.lifetime import hand_to_cpp, never_delete
+from k4mlinference.io import datamodels, lazy_relations
+from k4mlinference.io.errors import PodioFileError
+from k4mlinference.io.evolution import Evolution, OldColumns, renamed_relations
 from k4mlinference.io.metadata import CollectionInfo, FileMetadata, read_ntuple_metadata, read_tree_metadata
-
-_FIXED_WIDTH = {"int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t"}
-
-
-def _is_url(path: str) -> bool:
-    return "://" in path
+from k4mlinference.io.native import cppyy_io
+from k4mlinference.io.typenames import is_url, ntuple_vector_type
 
 
 def _open_root_file(path: str) -> Any:
     """TFile::Open (local paths and URLs such as root://), with errors that name the file."""
     import ROOT
 
-    if not _is_url(path):
+    if not is_url(path):
         p = Path(path)
         if not p.exists():
             raise PodioFileError(path, "no such file")
@@ -84,7 +79,6 @@ def parameters_to_dict(p: Any) -> dict[str, Any]:
     float parameters come back as numpy.float32, so that writing the frame again keeps them float
     (a Python float is written as double).
     """
-    import numpy as np
 
     out: dict[str, Any] = {}
     for keys, values, conv in (
@@ -117,21 +111,11 @@ def _subset_factory(md: FileMetadata, info: CollectionInfo) -> Any:
 class _CollectionPlan:
     """How one collection of one file category is read (decided once)."""
 
-    def __init__(
-        self,
-        info: CollectionInfo,
-        cls: Any,
-        slot: int,
-        widen: list[str] | None = None,
-        unset: list[str] | None = None,
-        renamed: dict[str, str] | None = None,
-    ) -> None:
+    def __init__(self, info: CollectionInfo, cls: Any, slot: int, evolution: Evolution | None = None) -> None:
         self.info = info
         self.cls = cls
         self.slot = slot
-        self.widen = widen or []  # float sub-members ROOT leaves unconverted in our doubles
-        self.unset = unset or []  # our OneToOne relations the file lacks: one unset reference per object
-        self.renamed = renamed or {}  # our member -> the file's old name (ROOT drops renamed members)
+        self.evolution = evolution  # what to fix after ROOT read it (older schemas), or None
 
 
 class _Source:
@@ -157,6 +141,7 @@ class _Source:
         self._plans: dict[tuple[str, str], _CollectionPlan | str] = {}
         self._branch_names: dict[str, set[str]] = {}
         self._entries: dict[str, int] = {}
+        self.old_columns = OldColumns(path)
 
     # ---------------------------------------------------------------- categories
     @property
@@ -216,8 +201,6 @@ class _Source:
 
         ti = pythonize.TYPES.get(type(proto).__cpp_name__)
         ours = ti.datatype if ti else None
-        conv = datamodels.member_conversions(self.md, info.type_name, ours)
-        datamodels.check_schema(self.md, info.type_name, ours, conv, info.name)
         reader = self.reader(category)
         branches = self._branch_names[category]
         rel_names = [str(n) for n in proto.relationNames()]
@@ -229,44 +212,16 @@ class _Source:
             if self.md.backend == "TTree":
                 slot = reader.addCollection(info.name, rels, vecs, proto)
             else:
-                vec_types = [self._ntuple_type(str(t)) for t in proto.vectorMemberTypes()]
-                data_type = "std::vector<" + str(proto.getDataTypeName()) + ">"
-                slot = reader.addCollection(info.name, self._ntuple_type_data(data_type), rels, vecs, vec_types, proto)
+                vec_types = [ntuple_vector_type(str(t)) for t in proto.vectorMemberTypes()]
+                data_type = ntuple_vector_type(str(proto.getDataTypeName()))
+                slot = reader.addCollection(info.name, data_type, rels, vecs, vec_types, proto)
         except Exception as exc:  # noqa: BLE001  (type mismatch between file and our classes)
             raise PodioFileError(
                 self.path, f"collection {info.name!r} ({info.type_name}) cannot be read: {cpp_message(exc)}"
             ) from None
-        one_to_one = {r.name for r in ours.one_to_one} if ours else set()
-        unset = [n for n, b in zip(rel_names, rels) if not b and n in one_to_one]
-        found = datamodels.find_file_datatype(self.md, info.type_name)
-        renamed = datamodels.renamed_members(info.type_name, found[1] if found else None)
-        if renamed and self.md.backend != "TTree":
-            renamed = {}  # old schemas predate podio's RNTuple layout
-        return _CollectionPlan(info, cls, int(slot), conv.widen, unset, renamed)
-
-    def _old_column(self, category: str, leaf: str) -> list[np.ndarray]:
-        """Per-entry values of a split leaf our classes no longer have (a renamed member), read once.
-
-        ROOT's own readers need the in-memory class to have the member, which ours no longer has, so
-        the column is read with uproot, which reads the file's streamers instead.
-        """
-        key = (category, leaf)
-        cache = self.__dict__.setdefault("_old_columns", {})
-        if key not in cache:
-            try:
-                import uproot
-
-                with uproot.open(self.path) as f:
-                    col = f[category][leaf].array(library="np")
-            except Exception as exc:  # noqa: BLE001
-                warnings.warn(
-                    f"{self.path}: the renamed member {leaf!r} could not be read ({exc}); it is left at its default",
-                    SchemaEvolutionWarning,
-                    stacklevel=4,
-                )
-                col = []
-            cache[key] = [np.asarray(v) for v in col]
-        return cache[key]
+        missing = [n for n, b in zip(rel_names, rels) if not b]
+        evolution = Evolution.plan(self.md, info.type_name, info.name, ours, missing, self.md.backend == "TTree")
+        return _CollectionPlan(info, cls, int(slot), evolution if evolution != Evolution() else None)
 
     def _make_subset_plan(self, category: str, info: CollectionInfo) -> _CollectionPlan | str:
         """A subset collection: one `vector<podio::ObjectID>` branch/field, `C_objIdx` (podio < 0.17: `C#0`)."""
@@ -287,16 +242,6 @@ class _Source:
             ) from None
         return _CollectionPlan(info, factory, int(slot))
 
-    @staticmethod
-    def _ntuple_type(t: str) -> str:
-        t = t.strip()
-        return f"std::vector<std::{t}>" if t in _FIXED_WIDTH else f"std::vector<{t}>"
-
-    @staticmethod
-    def _ntuple_type_data(t: str) -> str:
-        inner = t[len("std::vector<") : -1]
-        return f"std::vector<std::{inner}>" if inner in _FIXED_WIDTH else t
-
     def _branch_names_for(
         self, info: CollectionInfo, rel_names: list[str], vec_names: list[str], branches: set[str]
     ) -> tuple[list[str], list[str]]:
@@ -304,7 +249,7 @@ class _Source:
         name = info.name
         found = datamodels.find_file_datatype(self.md, info.type_name)
         # our relation name -> the file's (relations EDM4hep renamed since schema 1)
-        renamed = datamodels.renamed_relations(info.type_name, found[1] if found else None)
+        renamed = renamed_relations(info.type_name, found[1] if found else None)
         if self.md.index_based_names:
             # podio < 0.17: `C#i` / `C_i` in the file's own order of relations / vector members
             file_rels = [r.name for r in found[1].relations] if found else rel_names
@@ -327,22 +272,17 @@ class _Source:
         try:
             reader.read(plan.slot, entry, coll)
         except Exception as exc:  # noqa: BLE001
+            import cppyy.ll
+
+            if isinstance(exc, cppyy.ll.FatalError):  # a crash caught inside ROOT (see io.native)
+                never_delete(coll)  # its vectors may be half-built: freeing them could crash
             raise PodioFileError(
                 self.path,
                 f"reading collection {plan.info.name!r} of entry {entry} of {category!r} failed "
                 f"(corrupt or truncated file?): {cpp_message(exc)}",
             ) from None
-        if plan.widen:
-            datamodels.widen_floats(coll, plan.widen)
-        for ours, old in plan.renamed.items():
-            column = self._old_column(category, f"{plan.info.name}.{old}")
-            values = column[entry] if entry < len(column) else ()
-            if len(values) == len(coll):
-                view = coll.view(ours)
-                view[:] = values
-                del view
-        for name in plan.unset:  # OneToOne accessors index these vectors by object
-            getattr(coll, "m_rel_" + name).resize(len(coll), _unset_id())
+        if plan.evolution is not None:
+            plan.evolution.apply(coll, self.old_columns, category, plan.info.name, entry)
         return coll
 
     def parameters(self, category: str, entry: int) -> dict[str, Any]:
@@ -365,43 +305,7 @@ class _Source:
             self.file = None
 
 
-def _unset_id() -> Any:
-    """podio's ObjectID of an unset relation (index podio::ObjectID::invalid)."""
-    import cppyy
-
-    oid = cppyy.gbl.podio.ObjectID()
-    oid.index, oid.collectionID = int(cppyy.gbl.podio.ObjectID.invalid), 0
-    return oid
-
-
 # ------------------------------------------------------------------------------ lazy frames
-_FRAMES: dict[int, weakref.ref] = {}  # token -> frame, for the C++ relation loader
-_TOKENS = itertools.count(1)
-_LOADER_SET: list[Any] = []
-
-
-def _load_for_relation(token: int, coll_id: int) -> int:
-    """Called from C++ when a relation points to a collection its frame has not read yet."""
-    import cppyy.ll
-
-    ref = _FRAMES.get(int(token))
-    frame = ref() if ref is not None else None
-    if frame is not None:
-        name = frame._part.names_by_id.get(int(coll_id))
-        if name is not None:
-            try:
-                return cppyy.ll.addressof(frame.get(name))
-            except Exception:  # noqa: BLE001  (relation stays unresolved)
-                pass
-    return 0
-
-
-def _install_loader(io: Any) -> None:
-    if not _LOADER_SET:
-        io.LazyCollectionStore.setLoader(_load_for_relation)
-        _LOADER_SET.append(_load_for_relation)
-
-
 class _Part:
     """One file's share of a category, as offered to frames (shared by all its frames)."""
 
@@ -428,10 +332,8 @@ class ReadFrame(Frame):
         self._removed: set[str] = set()
         self._part = part
         self._entry = entry
-        self._token = token = next(_TOKENS)
-        store = self._store = part.store_class()
-        store.token = token
-        _FRAMES[token] = weakref.ref(self)
+        store = self._store = hand_to_cpp(part.store_class(), "resolver")
+        store.token = self._token = lazy_relations.register(self)
 
     # collections ------------------------------------------------------------
     def get(self, name: str) -> Any:
@@ -449,10 +351,17 @@ class ReadFrame(Frame):
             raise PodioFileError(src.path, f"collection {name!r} ({info.type_name}) cannot be read: {plan}")
         coll = src.read_collection(part.category, plan, self._entry)
         coll.setID(info.id)
-        self._colls[name] = coll
-        self._ids[info.id] = name
-        self._store.add(coll)
+        self._adopt(coll, name, info.id)
         return coll
+
+    def collection_by_id(self, coll_id: int) -> Any | None:
+        """The collection with podio ID `coll_id`, read from the file if needed; None if unknown."""
+        name = self._ids.get(int(coll_id))
+        if name is None:
+            name = self._part.names_by_id.get(int(coll_id))
+            if name is None or name in self._removed:
+                return None
+        return self.get(name)
 
     def getAvailableCollections(self) -> list[str]:
         """The file's collections (read or not) and those put into this frame since."""
@@ -480,8 +389,11 @@ class ReadFrame(Frame):
         return coll
 
     def collection_type(self, name: str) -> str:
-        """The podio type name of a collection, without reading it."""
-        return self._part.available[name].type_name
+        """The podio type name of a collection (from the file's metadata: without reading it)."""
+        info = self._part.available.get(name)
+        if info is not None and name not in self._removed:
+            return info.type_name
+        return super().collection_type(name)
 
     # parameters ------------------------------------------------------------------
     @property
@@ -502,15 +414,6 @@ class ReadFrame(Frame):
     @property
     def path(self) -> str:
         return self._part.source.path
-
-    def __del__(self) -> None:
-        # collections may outlive the frame; they must not keep pointing at its store
-        try:
-            _FRAMES.pop(self._token, None)
-            for coll in self._colls.values():
-                coll.setResolver(0)
-        except Exception:  # noqa: BLE001
-            pass
 
     def __repr__(self) -> str:
         return (
@@ -603,7 +506,7 @@ class Reader:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the alpha ROOT wheel warns on import
             import ROOT  # noqa: F401
-        _install_loader(cppyy_io())
+        lazy_relations.install(cppyy_io())
         self._sources: list[_Source] = []
         try:
             for p in self.paths:

@@ -33,8 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from k4mlinference.io._cpp import cppyy_io
 from k4mlinference.io.errors import PodioFileError
+from k4mlinference.io.native import cppyy_io
+from k4mlinference.io.typenames import is_url, ntuple_vector_type, root_vector_class
 
 # The podio release whose file layout we reproduce (CollectionWriteInfo metadata, GP branches).
 PODIO_VERSION = (1, 7, 0)
@@ -42,19 +43,6 @@ PODIO_VERSION = (1, 7, 0)
 EDM4HEP_VERSION = (1, 0, 0)
 
 
-def _is_url(path: str) -> bool:
-    return "://" in path
-
-
-def _root_vector_class(cpp_type: str) -> str:
-    """`vector<T>` for a branch; ROOT normalizes typedefs (int32_t -> int, int64_t -> long)."""
-    t = cpp_type.strip()
-    if t.startswith("std::"):
-        t = t[5:]
-    return f"vector<{t}>"
-
-
-_FIXED_WIDTH = {"int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t"}
 BACKENDS = {"ttree": "ttree", "root": "ttree", "default": "ttree", "": "ttree", "rntuple": "rntuple"}
 
 
@@ -66,10 +54,41 @@ def normalize_backend(backend: str) -> str:
     return BACKENDS[key]
 
 
-def _ntuple_vector_type(cpp_type: str) -> str:
-    """`std::vector<T>` as podio's RNTupleWriter names field types (`std::vector<std::int32_t>`)."""
-    t = cpp_type.strip().removeprefix("std::")
-    return f"std::vector<std::{t}>" if t in _FIXED_WIDTH else f"std::vector<{cpp_type.strip()}>"
+def temporary_name(path: str | os.PathLike, tag: str = "") -> Path:
+    """The hidden temporary an output is written under: `.NAME.PID-TAG.tmp` beside it; the pid
+    lets a later run tell the temporaries of dead processes (killed with -9, say) from live ones."""
+    final = Path(path)
+    return final.parent / f".{final.name}.{os.getpid()}-{tag or uuid.uuid4().hex[:8]}.tmp"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[str]:
+    """Delete the temporaries (see `temporary_name`) of `path` left by processes that are gone."""
+    final = Path(path)
+    removed = []
+    prefix = f".{final.name}."
+    try:
+        candidates = [p for p in final.parent.iterdir() if p.name.startswith(prefix) and p.name.endswith(".tmp")]
+    except OSError:
+        return removed
+    for p in candidates:
+        pid_text = p.name[len(prefix) :].split("-", 1)[0].split(".", 1)[0]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+            try:
+                p.unlink()
+                removed.append(str(p))
+            except OSError:
+                pass
+    return removed
 
 
 class _Category:
@@ -99,7 +118,7 @@ class Writer:
         self._compression = compression
         self.path = os.fspath(path)
         self._io = cppyy_io()
-        if _is_url(self.path):
+        if is_url(self.path):
             self._tmp = self.path
         else:
             final = Path(self.path)
@@ -107,15 +126,33 @@ class Writer:
                 raise PodioFileError(self.path, "is a directory")
             if not final.parent.exists():
                 raise PodioFileError(self.path, f"directory {final.parent} does not exist")
-            self._tmp = str(final.parent / f".{final.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-        self._file = ROOT.TFile.Open(self._tmp, "RECREATE")
+            if not os.access(final.parent, os.W_OK | os.X_OK):
+                raise PodioFileError(self.path, f"permission denied: cannot write in directory {final.parent}")
+            for stale in remove_stale_temporaries(final):
+                warnings.warn(f"removed {stale}, left by an earlier run that was killed", stacklevel=2)
+            self._tmp = str(temporary_name(final))
+        old = ROOT.gErrorIgnoreLevel
+        ROOT.gErrorIgnoreLevel = ROOT.kFatal  # our error below names the final path, not the temporary
+        try:
+            self._file = ROOT.TFile.Open(self._tmp, "RECREATE")
+        except OSError:
+            self._file = None
+        finally:
+            ROOT.gErrorIgnoreLevel = old
         if not self._file or self._file.IsZombie():
             raise PodioFileError(self.path, "cannot be created for writing")
         if compression is not None:
             self._file.SetCompressionSettings(compression)
         self._cats: dict[str, _Category] = {}
         self._datamodels: dict[str, Any] = {}
+        self._declared: list[str] = []
         self._finished = False
+
+    def declare_category(self, category: str) -> None:
+        """Have `category` in the file even if no frame is written to it (a run of 0 events still
+        gives a file whose `events` our Reader and podio open, with 0 entries)."""
+        if category not in self._declared:
+            self._declared.append(category)
 
     # ---------------------------------------------------------------- frames
     def write_frame(self, frame: Any, category: str, collections: Sequence[str] | None = None) -> None:
@@ -184,13 +221,13 @@ class Writer:
                 continue
             data_type = str(c.getDataTypeName())
             is_userdata = str(c.getTypeName()).startswith("podio::UserDataCollection<")
-            data_class = _root_vector_class(data_type) if is_userdata else f"vector<{data_type}>"
+            data_class = root_vector_class(data_type) if is_userdata else f"vector<{data_type}>"
             rels = [str(r) for r in c.relationNames()]
             vecs = [str(v) for v in c.vectorMemberNames()]
-            vec_classes = [_root_vector_class(str(t)) for t in c.vectorMemberTypes()]
+            vec_classes = [root_vector_class(str(t)) for t in c.vectorMemberTypes()]
             if ntuple:  # RNTuple fields are typed with C++ names, fixed-width integers as std::
-                data_class = _ntuple_vector_type(data_type)
-                vec_classes = [_ntuple_vector_type(str(t)) for t in c.vectorMemberTypes()]
+                data_class = ntuple_vector_type(data_type)
+                vec_classes = [ntuple_vector_type(str(t)) for t in c.vectorMemberTypes()]
             cat.slots[n] = int(cw.addCollection(n, data_class, rels, vecs, vec_classes, c))
             cat.schema[n] = int(c.getSchemaVersion())
             cat.data_types[n] = data_type
@@ -236,13 +273,18 @@ class Writer:
         if self._finished:
             return
         try:
+            for category in self._declared:
+                if category not in self._cats:
+                    from k4mlinference.edm.frame import Frame
+
+                    self._start_category(Frame(), category, [])
             for cat in self._cats.values():
                 cat.cw.finish()
             self._write_metadata()
             self._file.Write()
             self._file.Close()
         except BaseException:
-            self._abort()
+            self.abort()
             raise
         self._finished = True
         if self._tmp != self.path:
@@ -286,8 +328,8 @@ class Writer:
                     out[base][key] = {**(out[base].get(key) or {}), **(ext.get(key) or {})}
         return out
 
-    def _abort(self) -> None:
-        """Drop the temporary file (nothing appears under the final name)."""
+    def abort(self) -> None:
+        """Give up: drop the temporary file (nothing appears under the final name)."""
         self._finished = True
         try:
             if self.backend == "rntuple":  # an RNTupleWriter commits when destroyed: before the file goes
@@ -309,12 +351,12 @@ class Writer:
         if exc_type is None:
             self.finish()
         else:
-            self._abort()
+            self.abort()
 
     def __del__(self) -> None:
         if not getattr(self, "_finished", True):
             warnings.warn(f"Writer for {self.path} was never finished; its output is discarded", stacklevel=2)
             try:
-                self._abort()
+                self.abort()
             except Exception:  # noqa: BLE001
                 pass

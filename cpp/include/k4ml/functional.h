@@ -1,23 +1,17 @@
-// k4mlinference C++ functional algorithms: k4FWCore's shapes on k4mlinference's collections.
+// k4mlinference C++ algorithms: the type-erased core the framework drives.
 //
-// A C++ algorithm is a struct deriving from one of
-//   k4ml::Transformer<Out(const In&...)>, k4ml::Producer<Out()>
-//   k4ml::MultiTransformer<std::tuple<Out...>(const In&...)>
-//   k4ml::Consumer<void(const In&...)>
-//   k4ml::FilterPredicate<bool(const In&...)>
-// with a const call operator and properties declared as members:
+// C++ algorithms are written against k4FWCore's functional API (k4FWCore/Transformer.h & co. in
+// this folder, our own implementation): `struct MyAlg final : k4FWCore::Transformer<Out(const In&)>`,
+// constructor (name, svcLoc, KeyValues..., KeyValues...), `Gaudi::Property<T>` members, a const
+// call operator, `info() << ... << endmsg` and `DECLARE_COMPONENT(MyAlg)`. Those templates derive
+// from AlgorithmBase below, which publishes, without any per-algorithm glue, what the Python side
+// needs: the kind, the data slots (property name, locations, collection type, runtime-length or
+// not), a property table (name, type, default, doc, set/get from strings), messages, and one
+// type-erased call. Collections are passed by reference (no copy); results are moved to the heap
+// and handed over to Python, which owns them from then on.
 //
-//   struct Scale final : k4ml::Transformer<edm4hep::CalorimeterHitCollection(const edm4hep::CalorimeterHitCollection&)> {
-//     Scale() : Transformer({KeyValue("InputCollection", "CaloHits")}, KeyValue("OutputCollection", "Scaled")) {}
-//     edm4hep::CalorimeterHitCollection operator()(const edm4hep::CalorimeterHitCollection& in) const override;
-//     k4ml::Property<double> factor{this, "Factor", 1.0, "energy scale"};
-//   };
-//   K4ML_ALGORITHM(Scale, "Scales calorimeter hit energies.")
-//
-// The base class publishes, without any per-algorithm glue, what the Python side needs to wrap the
-// struct generically: the kind, input/output property names, default locations and collection type
-// names, a property table (name, type, default, doc, setter from strings) and a type-erased call.
-// Collections are passed by reference (no copy); results are moved to the heap and handed over.
+// This header is the only one cling parses (to bind AlgorithmBase); algorithms themselves are
+// compiled by the system compiler into a cached shared library (k4mlinference/framework/cpp.py).
 #pragma once
 
 #include <array>
@@ -26,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -34,6 +29,10 @@
 #include <utility>
 #include <vector>
 
+#include "GaudiKernel/IMessageSvc.h"
+#include "GaudiKernel/ISvcLocator.h"
+#include "GaudiKernel/MsgStream.h"
+#include "GaudiKernel/StatusCode.h"
 #include "k4ml/podio_types.h"
 
 namespace k4ml {
@@ -42,16 +41,26 @@ namespace k4ml {
 struct EventContext {
   std::uint64_t eventNumber{0};
   std::uint32_t runNumber{0};
+  std::uint64_t evt() const { return eventNumber; }
 };
 
 /// One row of an algorithm's property table.
 struct PropertyInfo {
   std::string name;
-  std::string type;  ///< int, float, bool, str, list[int], list[float], list[str]
+  std::string type;  ///< int, float, bool, str, list[int], list[float], list[str], list[bool]
   std::string doc;
   std::vector<std::string> defaultValue;
   std::function<void(const std::vector<std::string>&)> set;
   std::function<std::vector<std::string>()> get;
+};
+
+/// One input or output of an algorithm: k4FWCore's KeyValue (one collection) or KeyValues (a
+/// runtime-length list; `multiple`).
+struct DataSlot {
+  std::string key;                     ///< the property name, e.g. "InputCollection"
+  std::vector<std::string> locations;  ///< collection names in the event store
+  std::string type;                    ///< collection type name, e.g. edm4hep::MCParticleCollection
+  bool multiple{false};
 };
 
 namespace detail {
@@ -75,6 +84,12 @@ struct PropertyTraits<unsigned long> {
   static std::string name() { return "int"; }
   static unsigned long parse(const std::string& s) { return std::stoul(s, nullptr, 0); }
   static std::string format(unsigned long v) { return std::to_string(v); }
+};
+template <>
+struct PropertyTraits<unsigned int> {
+  static std::string name() { return "int"; }
+  static unsigned int parse(const std::string& s) { return static_cast<unsigned int>(std::stoul(s, nullptr, 0)); }
+  static std::string format(unsigned int v) { return std::to_string(v); }
 };
 template <>
 struct PropertyTraits<double> {
@@ -146,47 +161,62 @@ std::string collectionTypeName() {
 }
 }  // namespace detail
 
-/// Result of one type-erased call: new collections (the caller owns them) and the filter decision.
+/// Result of one type-erased call: new collections (the caller owns them), how many belong to each
+/// output slot, and the filter decision.
 struct CallResult {
   std::vector<CollectionBase*> outputs;
+  std::vector<std::size_t> counts;
   bool passed{true};
   std::size_t size() const { return outputs.size(); }
-  CollectionBase* output(std::size_t i) const { return outputs.at(i); }
+  std::size_t count(std::size_t slot) const { return counts.at(slot); }
   /// Address of the most-derived object of output i (for binding it from Python without casts).
-  std::uintptr_t outputAddress(std::size_t i) const { return reinterpret_cast<std::uintptr_t>(dynamic_cast<void*>(outputs.at(i))); }
+  std::uintptr_t outputAddress(std::size_t i) const {
+    return reinterpret_cast<std::uintptr_t>(dynamic_cast<void*>(outputs.at(i)));
+  }
 };
 
-/// Type-erased interface of every C++ functional algorithm.
+/// Type-erased interface of every C++ algorithm.
 class AlgorithmBase {
 public:
   using KeyValue = std::pair<std::string, std::string>;
+  using KeyValues = std::pair<std::string, std::vector<std::string>>;
 
-  AlgorithmBase() = default;
+  explicit AlgorithmBase(std::string name = "") : m_name(std::move(name)), m_msg(&m_records) {}
   AlgorithmBase(const AlgorithmBase&) = delete;  // properties point back at their owner
   AlgorithmBase& operator=(const AlgorithmBase&) = delete;
   virtual ~AlgorithmBase() = default;
 
+  const std::string& name() const { return m_name; }
+  void setName(const std::string& name) { m_name = name; }
   virtual std::string kind() const = 0;
-  virtual std::vector<std::string> inputTypes() const = 0;
-  virtual std::vector<std::string> outputTypes() const = 0;
-  const std::vector<KeyValue>& inputKeys() const { return m_inputs; }
-  const std::vector<KeyValue>& outputKeys() const { return m_outputs; }
 
-  virtual void initialize() {}
-  virtual void finalize() {}
+  // data slots
+  std::size_t numInputs() const { return m_inputs.size(); }
+  std::size_t numOutputs() const { return m_outputs.size(); }
+  const DataSlot& input(std::size_t i) const { return m_inputs.at(i); }
+  const DataSlot& output(std::size_t i) const { return m_outputs.at(i); }
+  void setInputLocations(std::size_t i, const std::vector<std::string>& names) { m_inputs.at(i).locations = names; }
+  void setOutputLocations(std::size_t i, const std::vector<std::string>& names) { m_outputs.at(i).locations = names; }
+  /// k4FWCore's accessors: the configured collection names of input/output slot i (or by property name).
+  const std::vector<std::string>& inputLocations(std::size_t i = 0) const { return m_inputs.at(i).locations; }
+  const std::vector<std::string>& outputLocations(std::size_t i = 0) const { return m_outputs.at(i).locations; }
+  const std::vector<std::string>& inputLocations(const std::string& key) const { return slot(m_inputs, key).locations; }
+  const std::vector<std::string>& outputLocations(const std::string& key) const { return slot(m_outputs, key).locations; }
 
-  /// Run one event. `in` holds one collection per input, in declaration order.
-  virtual CallResult callErased(const std::vector<const CollectionBase*>& in) = 0;
-  CallResult call0() { return callErased({}); }
-  CallResult call1(const CollectionBase* a) { return callErased({a}); }
-  CallResult call2(const CollectionBase* a, const CollectionBase* b) { return callErased({a, b}); }
+  virtual StatusCode initialize() { return StatusCode::SUCCESS; }
+  virtual StatusCode finalize() { return StatusCode::SUCCESS; }
+
+  /// Run one event. `in` holds the input collections slot after slot, `counts` how many per slot.
+  virtual CallResult callErased(const std::vector<const CollectionBase*>& in, const std::vector<std::size_t>& counts) = 0;
+  CallResult call0() { return callErased({}, {}); }
+  CallResult call1(const CollectionBase* a) { return callErased({a}, {1}); }
+  CallResult call2(const CollectionBase* a, const CollectionBase* b) { return callErased({a, b}, {1, 1}); }
   CallResult call3(const CollectionBase* a, const CollectionBase* b, const CollectionBase* c) {
-    return callErased({a, b, c});
+    return callErased({a, b, c}, {1, 1, 1});
   }
 
-  // property table
+  // property table (plain types only: Python reads it through these)
   std::size_t numProperties() const { return m_props.size(); }
-  // accessors by index (plain types only: Python reads the table through these)
   std::string propertyName(std::size_t i) const { return m_props.at(i).name; }
   std::string propertyType(std::size_t i) const { return m_props.at(i).type; }
   std::string propertyDoc(std::size_t i) const { return m_props.at(i).doc; }
@@ -199,37 +229,77 @@ public:
       throw std::invalid_argument("property '" + name + "' (" + p.type + "): " + e.what());
     }
   }
-  std::vector<std::string> getProperty(const std::string& name) const { return const_cast<AlgorithmBase*>(this)->find(name).get(); }
-  void registerProperty(PropertyInfo info) { m_props.push_back(std::move(info)); }
+  std::vector<std::string> getProperty(const std::string& name) const {
+    return const_cast<AlgorithmBase*>(this)->find(name).get();
+  }
+  void registerProperty(PropertyInfo info) {
+    for (auto& p : m_props)
+      if (p.name == info.name) throw std::invalid_argument("property '" + info.name + "' declared twice");
+    m_props.push_back(std::move(info));
+  }
 
+  // event
   const EventContext& context() const { return m_context; }
   std::uint64_t eventNumber() const { return m_context.eventNumber; }
   void setEventNumber(std::uint64_t n) { m_context.eventNumber = n; }
   void setRunNumber(std::uint32_t n) { m_context.runNumber = n; }
 
+  // messages (Gaudi's MsgStream interface; the framework prints them)
+  void setOutputLevel(int level) { m_outputLevel = level; }
+  int outputLevel() const { return m_outputLevel; }
+  bool msgLevel(int level) const { return level >= m_outputLevel; }
+  MsgStream& msgStream(int level) const { return m_msg.setLevel(level, m_outputLevel); }
+  MsgStream& always() const { return msgStream(MSG::ALWAYS); }
+  MsgStream& fatal() const { return msgStream(MSG::FATAL); }
+  MsgStream& error() const { return msgStream(MSG::ERROR); }
+  MsgStream& warning() const { return msgStream(MSG::WARNING); }
+  MsgStream& info() const { return msgStream(MSG::INFO); }
+  MsgStream& debug() const { return msgStream(MSG::DEBUG); }
+  MsgStream& verbose() const { return msgStream(MSG::VERBOSE); }
+  bool hasMessages() const { return !m_records.empty(); }
+  /// The messages since the last call, oldest first (the framework prints them).
+  std::vector<LogRecord> takeMessages() {
+    std::vector<LogRecord> out;
+    out.swap(m_records);
+    return out;
+  }
+
 protected:
-  std::vector<KeyValue> m_inputs;
-  std::vector<KeyValue> m_outputs;
+  void addSlot(bool isInput, DataSlot s) { (isInput ? m_inputs : m_outputs).push_back(std::move(s)); }
 
 private:
+  static const DataSlot& slot(const std::vector<DataSlot>& v, const std::string& key) {
+    for (const auto& s : v)
+      if (s.key == key) return s;
+    throw std::out_of_range("no data slot '" + key + "'");
+  }
   PropertyInfo& find(const std::string& name) {
     for (auto& p : m_props)
       if (p.name == name) return p;
     throw std::out_of_range("no property '" + name + "'");
   }
+  std::string m_name;
+  std::vector<DataSlot> m_inputs;
+  std::vector<DataSlot> m_outputs;
   std::vector<PropertyInfo> m_props;
   EventContext m_context;
+  int m_outputLevel{MSG::INFO};
+  mutable std::vector<LogRecord> m_records;
+  mutable MsgStream m_msg;
 };
 
-/// A typed property registered in its algorithm's table: `k4ml::Property<double> f{this, "F", 1.0, "doc"};`
+/// A typed property registered in its algorithm's table (Gaudi::Property is this class):
+/// `Gaudi::Property<double> m_f{this, "F", 1.0, "doc"};`
 template <typename T>
 class Property {
 public:
-  Property(AlgorithmBase* owner, std::string name, T value, std::string doc = "") : m_value(std::move(value)) {
+  using ValueType = T;
+  Property(AlgorithmBase* owner, std::string name, T value, std::string doc = "")
+      : m_value(std::move(value)), m_name(std::move(name)), m_doc(std::move(doc)) {
     PropertyInfo info;
-    info.name = std::move(name);
+    info.name = m_name;
     info.type = detail::ValueIO<T>::type();
-    info.doc = std::move(doc);
+    info.doc = m_doc;
     info.defaultValue = detail::formatValue(m_value);
     info.set = [this](const std::vector<std::string>& s) { m_value = detail::ValueIO<T>::parse(s); };
     info.get = [this]() { return detail::formatValue(m_value); };
@@ -238,186 +308,51 @@ public:
   Property(const Property&) = delete;
   Property& operator=(const Property&) = delete;
   const T& value() const { return m_value; }
+  T& value() { return m_value; }
   operator const T&() const { return m_value; }
+  const std::string& name() const { return m_name; }
+  const std::string& documentation() const { return m_doc; }
   Property& operator=(const T& v) {
     m_value = v;
     return *this;
   }
+  const T* operator->() const { return &m_value; }
+  // container conveniences, as Gaudi's properties of vectors and strings have
+  auto size() const { return m_value.size(); }
+  bool empty() const { return m_value.empty(); }
+  auto begin() const { return m_value.begin(); }
+  auto end() const { return m_value.end(); }
+  decltype(auto) operator[](std::size_t i) const { return m_value[i]; }
 
 private:
   T m_value;
+  std::string m_name;
+  std::string m_doc;
 };
-
-namespace detail {
-template <typename C>
-const C& castOne(const CollectionBase* c, std::size_t i) {
-  if (!c) throw std::invalid_argument("input " + std::to_string(i) + " is null");
-  auto p = dynamic_cast<const C*>(c);
-  if (!p)
-    throw std::invalid_argument("input " + std::to_string(i) + " is a " + c->getTypeName() + ", expected " +
-                                collectionTypeName<C>());
-  return *p;
-}
-
-template <typename... In, typename F, std::size_t... I>
-decltype(auto) applyInputs(F&& f, const std::vector<const CollectionBase*>& in, std::index_sequence<I...>) {
-  if (in.size() != sizeof...(In))
-    throw std::invalid_argument("expected " + std::to_string(sizeof...(In)) + " inputs, got " + std::to_string(in.size()));
-  return f(castOne<In>(in[I], I)...);
-}
 
 template <typename T>
-CollectionBase* release(T&& value) {
-  return new std::decay_t<T>(std::move(value));
+std::ostream& operator<<(std::ostream& os, const Property<T>& p) {
+  for (const auto& s : detail::formatValue(p.value())) os << s << ' ';
+  return os;
 }
-}  // namespace detail
 
-/// Base of the kinds below: stores the input keys and the input type names.
-template <typename... In>
-class FunctionalBase : public AlgorithmBase {
-public:
-  std::vector<std::string> inputTypes() const override { return {detail::collectionTypeName<In>()...}; }
+/// Collections print as their type and size (`info() << coll << endmsg`).
+inline std::ostream& operator<<(std::ostream& os, const CollectionBase& c) {
+  return os << c.getTypeName() << " with " << c.size() << " elements";
+}
 
-protected:
-  explicit FunctionalBase(const std::array<KeyValue, sizeof...(In)>& inputs) {
-    m_inputs.assign(inputs.begin(), inputs.end());
-  }
-  template <typename F>
-  decltype(auto) applyTo(F&& f, const std::vector<const CollectionBase*>& in) {
-    return detail::applyInputs<In...>(std::forward<F>(f), in, std::index_sequence_for<In...>{});
-  }
-};
+// ---------------------------------------------------------------- component registry
+/// Makes one algorithm instance with the given instance name; the caller owns it.
+using ComponentFactory = AlgorithmBase* (*)(const std::string& name);
 
-template <typename Signature>
-class Transformer;
-
-/// Inputs -> one output collection. With no inputs it is a Producer.
-template <typename Out, typename... In>
-class Transformer<Out(const In&...)> : public FunctionalBase<In...> {
-public:
-  using KeyValue = AlgorithmBase::KeyValue;
-  Transformer(const std::array<KeyValue, sizeof...(In)>& inputs, const KeyValue& output)
-      : FunctionalBase<In...>(inputs) {
-    this->m_outputs = {output};
-  }
-  virtual Out operator()(const In&... in) const = 0;
-  std::string kind() const override { return sizeof...(In) ? "Transformer" : "Producer"; }
-  std::vector<std::string> outputTypes() const override { return {detail::collectionTypeName<Out>()}; }
-  CallResult callErased(const std::vector<const CollectionBase*>& in) override {
-    CallResult r;
-    r.outputs.push_back(detail::release(this->applyTo([this](const In&... a) { return (*this)(a...); }, in)));
-    return r;
-  }
-};
-
-template <typename Signature>
-class Producer;
-
-/// No inputs -> one output: `struct Gen : k4ml::Producer<XCollection()> { Gen() : Producer(KeyValue("OutputCollection", "X")) {} ... };`
-template <typename Out>
-class Producer<Out()> : public Transformer<Out()> {
-public:
-  using KeyValue = AlgorithmBase::KeyValue;
-  explicit Producer(const KeyValue& output) : Transformer<Out()>({}, output) {}
-  Producer(const std::array<KeyValue, 0>& inputs, const KeyValue& output) : Transformer<Out()>(inputs, output) {}
-};
-
-template <typename Signature>
-class MultiTransformer;
-
-/// Inputs -> a tuple of output collections.
-template <typename... Out, typename... In>
-class MultiTransformer<std::tuple<Out...>(const In&...)> : public FunctionalBase<In...> {
-public:
-  using KeyValue = AlgorithmBase::KeyValue;
-  MultiTransformer(const std::array<KeyValue, sizeof...(In)>& inputs,
-                   const std::array<KeyValue, sizeof...(Out)>& outputs)
-      : FunctionalBase<In...>(inputs) {
-    this->m_outputs.assign(outputs.begin(), outputs.end());
-  }
-  virtual std::tuple<Out...> operator()(const In&... in) const = 0;
-  std::string kind() const override { return "MultiTransformer"; }
-  std::vector<std::string> outputTypes() const override { return {detail::collectionTypeName<Out>()...}; }
-  CallResult callErased(const std::vector<const CollectionBase*>& in) override {
-    auto result = this->applyTo([this](const In&... a) { return (*this)(a...); }, in);
-    CallResult r;
-    std::apply([&r](auto&... o) { (r.outputs.push_back(detail::release(std::move(o))), ...); }, result);
-    return r;
-  }
-};
-
-template <typename Signature>
-class Consumer;
-
-/// Inputs -> nothing.
-template <typename... In>
-class Consumer<void(const In&...)> : public FunctionalBase<In...> {
-public:
-  using KeyValue = AlgorithmBase::KeyValue;
-  explicit Consumer(const std::array<KeyValue, sizeof...(In)>& inputs) : FunctionalBase<In...>(inputs) {}
-  virtual void operator()(const In&... in) const = 0;
-  std::string kind() const override { return "Consumer"; }
-  std::vector<std::string> outputTypes() const override { return {}; }
-  CallResult callErased(const std::vector<const CollectionBase*>& in) override {
-    this->applyTo([this](const In&... a) { (*this)(a...); }, in);
-    return {};
-  }
-};
-
-template <typename Signature>
-class FilterPredicate;
-
-/// Inputs -> bool; false stops the event.
-template <typename... In>
-class FilterPredicate<bool(const In&...)> : public FunctionalBase<In...> {
-public:
-  using KeyValue = AlgorithmBase::KeyValue;
-  explicit FilterPredicate(const std::array<KeyValue, sizeof...(In)>& inputs) : FunctionalBase<In...>(inputs) {}
-  virtual bool operator()(const In&... in) const = 0;
-  std::string kind() const override { return "FilterPredicate"; }
-  std::vector<std::string> outputTypes() const override { return {}; }
-  CallResult callErased(const std::vector<const CollectionBase*>& in) override {
-    CallResult r;
-    r.passed = this->applyTo([this](const In&... a) { return (*this)(a...); }, in);
-    return r;
-  }
-};
-
-// ---------------------------------------------------------------- registry
-struct AlgorithmEntry {
-  std::string doc;
-  std::function<AlgorithmBase*()> make;
-};
-
-inline std::map<std::string, AlgorithmEntry>& algorithmRegistry() {
-  static std::map<std::string, AlgorithmEntry> registry;
+inline std::map<std::string, ComponentFactory>& componentRegistry() {
+  static std::map<std::string, ComponentFactory> registry;
   return registry;
 }
 
-inline bool registerAlgorithm(const std::string& name, const std::string& doc, std::function<AlgorithmBase*()> make) {
-  algorithmRegistry()[name] = AlgorithmEntry{doc, std::move(make)};
+inline bool registerComponent(const std::string& type, ComponentFactory make) {
+  componentRegistry()[type] = make;
   return true;
-}
-
-inline std::vector<std::string> algorithmNames() {
-  std::vector<std::string> out;
-  for (const auto& kv : algorithmRegistry()) out.push_back(kv.first);
-  return out;
-}
-
-inline std::string algorithmDoc(const std::string& name) { return algorithmRegistry().at(name).doc; }
-
-/// A new instance of a registered algorithm; the caller owns it.
-inline AlgorithmBase* createAlgorithm(const std::string& name) {
-  auto it = algorithmRegistry().find(name);
-  if (it == algorithmRegistry().end()) throw std::out_of_range("no C++ algorithm '" + name + "'");
-  return it->second.make();
-}
-
-/// Same as createAlgorithm, as an address of the AlgorithmBase (lets Python bind it to the base class
-/// exactly, whatever the concrete struct is).
-inline std::uintptr_t createAlgorithmAddress(const std::string& name) {
-  return reinterpret_cast<std::uintptr_t>(createAlgorithm(name));
 }
 
 // ---------------------------------------------------------------- helpers for algorithms
@@ -451,11 +386,12 @@ private:
 
 }  // namespace k4ml
 
-/// Register a C++ algorithm under its struct name with a doc string (shown by `k4run --list`).
-/// The Python side also finds it by scanning headers for this macro, before compiling them.
-#define K4ML_ALGORITHM(NAME, DOC)                                                                       \
-  namespace k4ml_registration {                                                                         \
-  inline const bool registered_##NAME = ::k4ml::registerAlgorithm(#NAME, DOC, []() -> ::k4ml::AlgorithmBase* { \
-    return new NAME();                                                                                  \
-  });                                                                                                   \
+// DECLARE_COMPONENT(Type): make `Type` available to k4run under its name (Gaudi's macro).
+#define K4ML_CONCAT_IMPL(a, b) a##b
+#define K4ML_CONCAT(a, b) K4ML_CONCAT_IMPL(a, b)
+#define DECLARE_COMPONENT_WITH_ID(TYPE, ID)                                                               \
+  namespace {                                                                                             \
+  const bool K4ML_CONCAT(k4ml_component_, __LINE__) = ::k4ml::registerComponent(                         \
+      ID, [](const std::string& n) -> ::k4ml::AlgorithmBase* { return new TYPE(n, ::k4ml::serviceLocator()); }); \
   }
+#define DECLARE_COMPONENT(TYPE) DECLARE_COMPONENT_WITH_ID(TYPE, #TYPE)

@@ -26,6 +26,20 @@ struct ObjectID {
   bool operator!=(const ObjectID& o) const { return !(*this == o); }
 };
 
+namespace detail {
+/// The generated classes of the link From -> To (specialised by each datamodel header).
+template <typename From, typename To>
+struct LinkTypes;
+}  // namespace detail
+
+/// podio's link templates, naming the generated link types: LinkCollection<edm4hep::Cluster, edm4hep::MCParticle>.
+template <typename From, typename To>
+using LinkCollection = typename detail::LinkTypes<From, To>::collection;
+template <typename From, typename To>
+using Link = typename detail::LinkTypes<From, To>::object;
+template <typename From, typename To>
+using MutableLink = typename detail::LinkTypes<From, To>::mutable_object;
+
 /// The payload of every podio::LinkCollection<From, To>.
 struct LinkData {
   float weight{1.f};
@@ -274,6 +288,15 @@ public:
   void* vectorMemberBuffer(std::size_t) override { return nullptr; }
   void push_back(T v) { m_data.push_back(v); }
   T operator[](std::size_t i) const { return m_data[i]; }
+  T& operator[](std::size_t i) { return m_data[i]; }
+  T at(std::size_t i) const { return m_data.at(i); }
+  bool empty() const { return m_data.empty(); }
+  typename std::vector<T>::const_iterator begin() const { return m_data.begin(); }
+  typename std::vector<T>::const_iterator end() const { return m_data.end(); }
+  typename std::vector<T>::iterator begin() { return m_data.begin(); }
+  typename std::vector<T>::iterator end() { return m_data.end(); }
+  UserDataCollection* operator->() { return this; }
+  const UserDataCollection* operator->() const { return this; }
   std::vector<T>& vec() { return m_data; }
   const std::vector<T>& vec() const { return m_data; }
   static std::string typeName();

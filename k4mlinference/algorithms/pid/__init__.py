@@ -2,10 +2,11 @@
 
 from k4mlinference.algorithms.pid.calo_pid import (
     CLASS_PDG,
-    FEATURE_NAMES,
+    EICRECON_FEATURES,
+    FEATURE_SETS,
+    K4ML_FEATURES,
     CaloPIDFeatures,
     CaloPIDToParticleID,
-    cluster_features,
 )
 
-__all__ = ["CLASS_PDG", "FEATURE_NAMES", "CaloPIDFeatures", "CaloPIDToParticleID", "cluster_features"]
+__all__ = ["CLASS_PDG", "EICRECON_FEATURES", "FEATURE_SETS", "K4ML_FEATURES", "CaloPIDFeatures", "CaloPIDToParticleID"]

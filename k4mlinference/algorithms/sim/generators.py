@@ -46,7 +46,7 @@ class ParticleGun(Producer):
     ThetaMax = Property(135.0, doc="maximum polar angle [deg]")
     PhiMin = Property(0.0, doc="minimum azimuth [deg]")
     PhiMax = Property(360.0, doc="maximum azimuth [deg]")
-    ParticlesPerEvent = Property(1, doc="particles per event")
+    ParticlesPerEvent = Property(1, doc="particles per event", minimum=0)
     Seed = Property(42, doc="random seed (combined with the event number)")
 
     def initialize(self) -> None:

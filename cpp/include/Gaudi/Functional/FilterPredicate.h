@@ -1,0 +1,11 @@
+// k4mlinference: Gaudi::Functional::FilterPredicate for k4FWCore algorithms written against Gaudi's functional
+// headers (the base-class argument is accepted and ignored; k4FWCore/BaseClass.h).
+#pragma once
+
+#include "k4FWCore/BaseClass.h"
+#include "k4FWCore/FunctionalUtils.h"
+
+namespace Gaudi::Functional {
+template <typename Signature, typename Base = BaseClass_t>
+using FilterPredicate = k4FWCore::FilterPredicate<Signature>;
+}  // namespace Gaudi::Functional

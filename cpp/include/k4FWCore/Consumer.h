@@ -1,0 +1,4 @@
+// k4mlinference: k4FWCore::Consumer (implemented in k4FWCore/FunctionalUtils.h, on our framework).
+#pragma once
+
+#include "k4FWCore/FunctionalUtils.h"

@@ -1,0 +1,219 @@
+// k4mlinference: the plain C interface through which Python drives compiled C++ algorithms.
+//
+// Included once per compiled algorithm library, after defining K4ML_ABI(name) to give every entry
+// point a library-unique name. Python (k4mlinference/framework/cpp.py) calls these with ctypes, so
+// starting a run needs no C++ parsing by cling: the algorithm library is only loaded. Lists of
+// strings cross as one text with fields separated by '\x1f' (unit separator); errors are returned
+// as -1 with the message in K4ML_ABI(error)().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "k4ml/functional.h"
+
+namespace k4ml::abi {
+
+inline std::string& text() {
+  static thread_local std::string t;
+  return t;
+}
+inline std::string& lastError() {
+  static thread_local std::string e;
+  return e;
+}
+inline AlgorithmBase* alg(void* p) { return static_cast<AlgorithmBase*>(p); }
+
+inline std::vector<std::string> split(const char* s, std::size_t n) {
+  std::vector<std::string> out;
+  if (n == 0) return out;
+  std::string cur;
+  for (const char* c = s; *c; ++c) {
+    if (*c == '\x1f') {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += *c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+inline std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? "\x1f" : "") + v[i];
+  return out;
+}
+
+inline std::string json(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      const char* hex = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[(c >> 4) & 0xf];
+      out += hex[c & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+inline std::string json(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + json(v[i]);
+  return out + "]";
+}
+
+inline std::string jsonSlot(const DataSlot& s) {
+  return "{\"key\":" + json(s.key) + ",\"locations\":" + json(s.locations) + ",\"type\":" + json(s.type) +
+         ",\"multiple\":" + (s.multiple ? "true" : "false") + "}";
+}
+
+/// Kind, data slots and property table of an instance, as JSON.
+inline std::string describe(const AlgorithmBase& a) {
+  std::string out = "{\"kind\":" + json(a.kind()) + ",\"inputs\":[";
+  for (std::size_t i = 0; i < a.numInputs(); ++i) out += (i ? "," : "") + jsonSlot(a.input(i));
+  out += "],\"outputs\":[";
+  for (std::size_t i = 0; i < a.numOutputs(); ++i) out += (i ? "," : "") + jsonSlot(a.output(i));
+  out += "],\"properties\":[";
+  for (std::size_t i = 0; i < a.numProperties(); ++i)
+    out += std::string(i ? "," : "") + "{\"name\":" + json(a.propertyName(i)) + ",\"type\":" + json(a.propertyType(i)) +
+           ",\"doc\":" + json(a.propertyDoc(i)) + ",\"default\":" + json(a.propertyDefault(i)) + "}";
+  return out + "]}";
+}
+
+/// Run `f`, turning a C++ exception into -1 and its message.
+template <typename F>
+long guarded(F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    lastError() = e.what();
+  } catch (...) {
+    lastError() = "unknown C++ exception";
+  }
+  return -1;
+}
+
+}  // namespace k4ml::abi
+
+extern "C" {
+
+const char* K4ML_ABI(components)() {
+  std::string& t = k4ml::abi::text();
+  t.clear();
+  for (const auto& kv : k4ml::componentRegistry()) t += kv.first + "\x1f";
+  return t.c_str();
+}
+
+void* K4ML_ABI(create)(const char* type, const char* name) {
+  try {
+    auto it = k4ml::componentRegistry().find(type);
+    if (it == k4ml::componentRegistry().end()) {
+      k4ml::abi::lastError() = std::string("no C++ component '") + type + "'";
+      return nullptr;
+    }
+    return it->second(name);
+  } catch (const std::exception& e) {
+    k4ml::abi::lastError() = std::string("constructor failed: ") + e.what();
+  }
+  return nullptr;
+}
+
+void K4ML_ABI(destroy)(void* a) { delete k4ml::abi::alg(a); }
+
+const char* K4ML_ABI(error)() { return k4ml::abi::lastError().c_str(); }
+
+const char* K4ML_ABI(describe)(void* a) {
+  k4ml::abi::text() = k4ml::abi::describe(*k4ml::abi::alg(a));
+  return k4ml::abi::text().c_str();
+}
+
+long K4ML_ABI(set_property)(void* a, const char* name, const char* values, std::size_t n) {
+  return k4ml::abi::guarded([&] {
+    k4ml::abi::alg(a)->setProperty(name, k4ml::abi::split(values, n));
+    return 0L;
+  });
+}
+
+const char* K4ML_ABI(get_property)(void* a, const char* name) {
+  const long ok = k4ml::abi::guarded([&] {
+    k4ml::abi::text() = k4ml::abi::join(k4ml::abi::alg(a)->getProperty(name));
+    return 0L;
+  });
+  return ok < 0 ? nullptr : k4ml::abi::text().c_str();
+}
+
+void K4ML_ABI(configure)(void* a, const char* name, int outputLevel) {
+  k4ml::abi::alg(a)->setName(name);
+  k4ml::abi::alg(a)->setOutputLevel(outputLevel);
+}
+
+long K4ML_ABI(set_locations)(void* a, int input, std::size_t slot, const char* names, std::size_t n) {
+  return k4ml::abi::guarded([&] {
+    auto v = k4ml::abi::split(names, n);
+    input ? k4ml::abi::alg(a)->setInputLocations(slot, v) : k4ml::abi::alg(a)->setOutputLocations(slot, v);
+    return 0L;
+  });
+}
+
+/// 1: success, 0: a failure StatusCode, -1: an exception.
+long K4ML_ABI(initialize)(void* a) {
+  return k4ml::abi::guarded([&] { return k4ml::abi::alg(a)->initialize().isSuccess() ? 1L : 0L; });
+}
+
+long K4ML_ABI(finalize)(void* a) {
+  return k4ml::abi::guarded([&] { return k4ml::abi::alg(a)->finalize().isSuccess() ? 1L : 0L; });
+}
+
+/// One event: `in` holds the input collections slot after slot (`counts` per slot). The new output
+/// collections (most-derived addresses, owned by the caller) go to `out` (room for `capacity`),
+/// their number per slot to `outCounts`; flags[0] = filter decision, flags[1] = messages waiting.
+/// Returns the number of outputs, or -1 on an exception (nothing is leaked).
+long K4ML_ABI(call)(void* a, std::uint64_t event, const void* const* in, const std::size_t* counts, std::size_t nslots,
+                    void** out, std::size_t* outCounts, std::size_t capacity, int* flags) {
+  auto* algorithm = k4ml::abi::alg(a);
+  const long n = k4ml::abi::guarded([&] {
+    algorithm->setEventNumber(event);
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < nslots; ++i) total += counts[i];
+    std::vector<const k4ml::CollectionBase*> inputs(total);
+    for (std::size_t i = 0; i < total; ++i) inputs[i] = static_cast<const k4ml::CollectionBase*>(in[i]);
+    k4ml::CallResult r = algorithm->callErased(inputs, std::vector<std::size_t>(counts, counts + nslots));
+    if (r.outputs.size() > capacity) {
+      for (auto* c : r.outputs) delete c;
+      throw std::length_error("returned " + std::to_string(r.outputs.size()) + " collections for " +
+                              std::to_string(capacity) + " configured output names");
+    }
+    for (std::size_t i = 0; i < r.outputs.size(); ++i) out[i] = dynamic_cast<void*>(r.outputs[i]);
+    for (std::size_t i = 0; i < r.counts.size(); ++i) outCounts[i] = r.counts[i];
+    flags[0] = r.passed ? 1 : 0;
+    return static_cast<long>(r.outputs.size());
+  });
+  flags[1] = algorithm->hasMessages() ? 1 : 0;
+  return n;
+}
+
+/// The messages waiting, as "level\x1ftext\x1f..." (and cleared).
+const char* K4ML_ABI(messages)(void* a) {
+  std::vector<std::string> parts;
+  for (const auto& rec : k4ml::abi::alg(a)->takeMessages()) {
+    parts.push_back(std::to_string(rec.level));
+    parts.push_back(rec.text);
+  }
+  k4ml::abi::text() = k4ml::abi::join(parts);
+  return k4ml::abi::text().c_str();
+}
+
+long K4ML_ABI(has_messages)(void* a) { return k4ml::abi::alg(a)->hasMessages() ? 1 : 0; }
+
+}  // extern "C"
