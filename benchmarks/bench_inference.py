@@ -4,7 +4,7 @@ Model: an MLP with 11 inputs, two hidden layers of 64 and 2 outputs (torch -> ON
 Data: 20,000 events of 5 rows each, one edm4eic::Tensor collection per event.
 
 Measured in one run (single-threaded backends everywhere: 1 intra-op, 1 inter-op thread):
-- onnxruntime direct on all 100,000 rows in one call (the limit: no per-call or per-event cost);
+- onnxruntime direct on all 100,000 rows in one call (no per-call or per-event cost, but the 256-event batches below are faster: they stay in cache);
 - onnxruntime direct on the same rows cut into 256-event batches (1,280 rows per call);
 - MLInference on Tensor collections with BatchSize 1, 16, 256 and all events, driven the way the
   event loop drives it (process_batch on consecutive blocks of BatchSize events); both the whole

@@ -15,9 +15,13 @@ def _gun():
     return ParticleGun("StopGun", PDG=[11], ParticlesPerEvent=1)
 
 
-def test_stop_request_keeps_completed_events(tmp_path: Path) -> None:
+def test_stop_request_keeps_completed_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from k4mlinference.framework import eventloop
     from k4mlinference.framework.eventloop import STOP, EventLoop
     from k4mlinference.io import Reader
+
+    # a stop request takes effect at the end of the current block of events: one-event blocks here
+    monkeypatch.setattr(eventloop, "BLOCK_EVENTS", 1)
 
     out = tmp_path / "out.root"
 

@@ -23,11 +23,18 @@ from k4mlinference.edm.murmur import collection_id
 # sys.getrefcount of a collection referenced only by the frame's dict while `_release` looks at
 # it: the dict, the loop variable and getrefcount's own argument
 _FRAME_ONLY_REFS = 3
+_HOLDS_REFERENCES: dict[type, bool] = {}
 
 
 def _holds_references(coll: Any) -> bool:
-    """Whether a collection stores ObjectIDs (relations, or a subset collection's elements)."""
-    return bool(coll.relationNames().size()) or bool(coll.isSubsetCollection())
+    """Whether a collection stores ObjectIDs (relations, or a subset collection's elements).
+
+    A property of the C++ class (subset collections are their own class), so asked once per class."""
+    cls = type(coll)
+    known = _HOLDS_REFERENCES.get(cls)
+    if known is None:
+        known = _HOLDS_REFERENCES[cls] = bool(coll.relationNames().size()) or bool(coll.isSubsetCollection())
+    return known
 
 
 class Frame:
@@ -48,9 +55,10 @@ class Frame:
         """Store `collection` under `name` and return it (the frame now owns it)."""
         if name in self._colls:
             raise KeyError(f"Frame already holds a collection named {name!r}")
-        if not hasattr(collection, "getID"):
-            raise TypeError(f"cannot put {type(collection).__name__!r} as {name!r}: not a collection")
-        old = int(collection.getID())
+        try:
+            old = int(collection.getID())
+        except AttributeError:
+            raise TypeError(f"cannot put {type(collection).__name__!r} as {name!r}: not a collection") from None
         new = collection_id(name)
         if new in self._ids and self._ids[new] != name:
             raise KeyError(f"collection ID {new:#x} of {name!r} collides with {self._ids[new]!r}")
@@ -58,9 +66,11 @@ class Frame:
         if old != new:
             collection.setID(new)
             aliases[old] = new
-            for other in [*self._colls.values(), collection]:
+            for other in self._colls.values():
                 if _holds_references(other):
                     other.remapCollectionID(old, new)
+            if _holds_references(collection):
+                collection.remapCollectionID(old, new)
         # references this collection made to collections put earlier, under their temporary IDs
         if aliases and _holds_references(collection):
             for tmp, final in aliases.items():

@@ -260,52 +260,84 @@ def _handle_eq(self, other: Any) -> bool:
         return NotImplemented
 
 
+# C++ class name -> what to attach to it; applied by cppyy when the class is first used (a class
+# looked up from the precompiled module costs milliseconds, and most jobs use a few of the ~80)
+_PENDING: dict[str, Any] = {}
+_SCOPES: set[str] = set()
+
+
+def _apply_pending(klass: Any, name: str) -> None:
+    apply = _PENDING.pop(getattr(klass, "__cpp_name__", ""), None)
+    if apply is not None:
+        apply(klass)
+
+
+def _pythonize_collection(cls: Any) -> None:
+    if getattr(cls, "_k4ml_pythonized", False):
+        return
+    cls._cpp_create = cls.create
+    cls._cpp_at = cls.at
+    cls._cpp_mutableAt = cls.mutableAt
+    cls.__init__ = _init_owned_by_cpp(cls.__init__)
+    cls.create = _create
+    cls.__getitem__ = _getitem
+    cls.at = _getitem
+    cls.mutableAt = _mutable_at
+    cls.__iter__ = _iter
+    cls.__len__ = lambda self: int(self.size())
+    cls.__repr__ = _coll_repr
+    cls.__str__ = _coll_repr
+    cls.data_view = _data_view
+    cls.view = _view
+    cls.torch_view = _torch_view
+    cls.vector_view = _vector_view
+    cls.relation_view = _relation_view
+    cls.ranges = _ranges
+    for name in ("reserve", "clear"):
+        setattr(cls, "_cpp_" + name, getattr(cls, name))
+        setattr(cls, name, _guarded(name))
+    cls.type_info = property(lambda self: _info(self))
+    cls._k4ml_pythonized = True
+
+
+def _pythonize_handle(hcls: Any, dt: Datatype, mutable: bool) -> None:
+    hcls.__repr__ = _handle_repr
+    hcls.__eq__ = _handle_eq
+    hcls.__hash__ = lambda self: hash((self.getIndex(), self.getCollection().getID()))
+    for r in dt.one_to_many:
+        setattr(hcls, "get" + r.name[0].upper() + r.name[1:], _make_relation_getter(r.name, True))
+    if mutable:  # growing a vector member or relation moves its buffer
+        for n in [m.name for m in dt.vector_members] + [r.name for r in dt.one_to_many]:
+            adder = "addTo" + n[0].upper() + n[1:]
+            setattr(hcls, "_cpp_" + adder, getattr(hcls, adder))
+            setattr(hcls, adder, _guarded_adder(adder))
+    for r in dt.one_to_one:
+        setattr(hcls, "get" + r.name[0].upper() + r.name[1:], _make_relation_getter(r.name, False))
+
+
 def pythonize_datamodel(dm: Datamodel, components: dict) -> None:
-    """Attach the Python API to every collection and handle class of a loaded datamodel."""
+    """Attach the Python API to every collection and handle class of a loaded datamodel.
+
+    Classes already created in Python get it now; the others when cppyy first creates them."""
     import cppyy
 
     for dt in dm.datatypes.values():
-        cls = _cpp_class(cppyy, dt.cpp_collection)
         TYPES[dt.cpp_collection] = TypeInfo(dt, dm, components)
-        if getattr(cls, "_k4ml_pythonized", False):
-            continue
-        cls._cpp_create = cls.create
-        cls._cpp_at = cls.at
-        cls._cpp_mutableAt = cls.mutableAt
-        cls.__init__ = _init_owned_by_cpp(cls.__init__)
-        cls.create = _create
-        cls.__getitem__ = _getitem
-        cls.at = _getitem
-        cls.mutableAt = _mutable_at
-        cls.__iter__ = _iter
-        cls.__len__ = lambda self: int(self.size())
-        cls.__repr__ = _coll_repr
-        cls.__str__ = _coll_repr
-        cls.data_view = _data_view
-        cls.view = _view
-        cls.torch_view = _torch_view
-        cls.vector_view = _vector_view
-        cls.relation_view = _relation_view
-        cls.ranges = _ranges
-        for name in ("reserve", "clear"):
-            setattr(cls, "_cpp_" + name, getattr(cls, name))
-            setattr(cls, name, _guarded(name))
-        cls.type_info = property(lambda self: _info(self))
-        cls._k4ml_pythonized = True
-        for hname in (dt.name, dt.namespace + "::Mutable" + dt.bare_name):
-            hcls = _cpp_class(cppyy, hname)
-            hcls.__repr__ = _handle_repr
-            hcls.__eq__ = _handle_eq
-            hcls.__hash__ = lambda self: hash((self.getIndex(), self.getCollection().getID()))
-            for r in dt.one_to_many:
-                setattr(hcls, "get" + r.name[0].upper() + r.name[1:], _make_relation_getter(r.name, True))
-            if hname != dt.name:  # growing a vector member or relation moves its buffer
-                for n in [m.name for m in dt.vector_members] + [r.name for r in dt.one_to_many]:
-                    adder = "addTo" + n[0].upper() + n[1:]
-                    setattr(hcls, "_cpp_" + adder, getattr(hcls, adder))
-                    setattr(hcls, adder, _guarded_adder(adder))
-            for r in dt.one_to_one:
-                setattr(hcls, "get" + r.name[0].upper() + r.name[1:], _make_relation_getter(r.name, False))
+        targets = [
+            (dt.cpp_collection, _pythonize_collection),
+            (dt.name, lambda c, dt=dt: _pythonize_handle(c, dt, False)),
+            (dt.namespace + "::Mutable" + dt.bare_name, lambda c, dt=dt: _pythonize_handle(c, dt, True)),
+        ]
+        for qualified, apply in targets:
+            scope, _, bare = qualified.rpartition("::")
+            if scope not in _SCOPES:
+                cppyy.py.add_pythonization(_apply_pending, scope)
+                _SCOPES.add(scope)
+            existing = _cpp_class(cppyy, scope).__dict__.get(bare) if scope else None
+            if existing is not None:
+                apply(existing)
+            else:
+                _PENDING[qualified] = apply
 
 
 def _cpp_class(cppyy: Any, qualified: str):

@@ -96,8 +96,9 @@ class Algorithm(Component):
         """Per-event results for a block of events; the default calls `__call__` per event."""
         out = []
         numbers = self.event_numbers or [-1] * len(events)
+        state = self.__dict__  # event_number is a plain attribute: skip Component's property check per event
         for number, args in zip(numbers, events):
-            self.event_number = number
+            state["event_number"] = number
             out.append(self(*args))
         return out
 

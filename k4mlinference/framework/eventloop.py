@@ -1,14 +1,17 @@
 """The event loop: input (IOSvc or producers) -> algorithms in data-flow order -> output.
 
-Events are processed in blocks whose size is the largest `BatchSize` property among the algorithms
-(docs/ALGORITHM_API.md): each algorithm runs over the whole block (`process_batch`) before the next
-one, so batching algorithms see K events per call while per-event algorithms do not notice.
-Inputs are type-checked against the declared collection types; every failure names the algorithm,
-the collection or property and the event number.
+Events are processed in blocks of at least BLOCK_EVENTS events (more if an algorithm's `BatchSize` is
+larger; docs/ALGORITHM_API.md): each algorithm runs over the whole block (`process_batch`, K events
+per call for `BatchSize=K`) before the next one, so batching algorithms see K events per call while
+per-event algorithms do not notice, and the loop's bookkeeping is paid once per block. Inputs are
+type-checked against the declared collection types (in full once per run and collection, then by
+comparing the Python type); every failure names the algorithm, the collection or property and the
+event number.
 """
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import os
 import sys
@@ -95,6 +98,9 @@ def select_collections(collections: list[tuple[str, str]], commands: list[tuple[
 
 
 # ------------------------------------------------------------------ the loop
+BLOCK_EVENTS = 64  # events per block when no algorithm asks for more (per-event algorithms do not notice)
+
+
 class EventLoop:
     """Runs configured algorithms over events; one instance per run."""
 
@@ -112,15 +118,17 @@ class EventLoop:
         progress: bool | Callable[[int], None] | None = None,
         output_type: str = "default",
     ) -> None:
-        from k4mlinference.io.writer import normalize_backend
-
         self.algorithms = list(algorithms)
         self.inputs = list(inputs or [])
         self.output = output
-        try:  # IOSvc.OutputType: checked before anything runs
-            self.output_backend = normalize_backend(output_type)
-        except ValueError as exc:
-            raise ConfigurationError(f"IOSvc.OutputType: {exc}") from None
+        self.output_backend = output_type
+        if output or output_type != "default":  # the I/O package is imported only by jobs that use it
+            from k4mlinference.io.writer import normalize_backend
+
+            try:  # IOSvc.OutputType: checked before anything runs
+                self.output_backend = normalize_backend(output_type)
+            except ValueError as exc:
+                raise ConfigurationError(f"IOSvc.OutputType: {exc}") from None
         self.evt_max = int(evt_max)
         self.first_entry = int(first_entry)
         self.collection_names = list(collection_names or [])
@@ -129,7 +137,10 @@ class EventLoop:
         self.metadata = metadata or {}
         self.progress = progress
         self.timing: dict[str, list[float]] = {}
-        self._type_ok: dict[tuple[int, str], set[type]] = {}
+        # (id(handle), collection name) -> the collection type last checked under it
+        self._known_types: dict[tuple[int, str], type] = {}
+        self._plans: dict[int, tuple[list, list]] = {}  # id(algorithm) -> (inputs, outputs) with names
+        self._batches: dict[int, int] = {}  # id(algorithm) -> its BatchSize (0: the whole block)
 
     # ---------------------------------------------------------------- set-up
     def _open_input(self) -> tuple[Any, int]:
@@ -155,15 +166,19 @@ class EventLoop:
         n = n_avail if self.evt_max < 0 else min(self.evt_max, n_avail)
         return frames, n
 
+    def _alg_batch(self, alg: Algorithm) -> int:
+        """The algorithm's `BatchSize` (events per process_batch call), 0 if it has none or takes all."""
+        if "BatchSize" not in alg.properties():
+            return 0
+        try:
+            return max(int(alg.get_property("BatchSize")), 0)
+        except (TypeError, ValueError):
+            return 0
+
     def _batch_size(self) -> int:
-        sizes = [1]
-        for alg in self.algorithms:
-            if "BatchSize" in alg.properties():
-                try:
-                    sizes.append(int(alg.get_property("BatchSize")))
-                except (TypeError, ValueError):
-                    pass
-        return max(sizes)
+        """Events per block: at least BLOCK_EVENTS (the loop's bookkeeping is paid once per block), and the
+        largest BatchSize; an algorithm with BatchSize=K is called on K events at a time within the block."""
+        return max([BLOCK_EVENTS, *(self._alg_batch(a) for a in self.algorithms)])
 
     def _time(self, key: str, seconds: float, events: int) -> None:
         row = self.timing.setdefault(key, [0.0, 0, 0])
@@ -215,6 +230,7 @@ class EventLoop:
             writer.declare_category("events")
             self._write_configuration(writer)
         batch = self._batch_size()
+        self._batches = {id(a): self._alg_batch(a) for a in order}
         result = RunResult(events=n_events, first_event=self.first_entry, output=self.output)
         bar = self._progress_bar(n_events)
         try:
@@ -287,30 +303,44 @@ class EventLoop:
         return select_collections(types, self.commands)
 
     # ---------------------------------------------------------------- one block
+    # The per-event work is kept to dictionary lookups: the data handles and their names are read once
+    # per run (`_plan`), a collection's type is checked in full only when it differs from the type last
+    # seen under that name (so once per run in practice), and results of single-output algorithms go
+    # straight into the frame.
+    def _plan(self, alg: Algorithm) -> tuple[list, list]:
+        plan = self._plans.get(id(alg))
+        if plan is None:
+            ins = [(h, h.names(alg), isinstance(h, Inputs)) for h in alg.input_handles()]
+            outs = [(h, h.names(alg), isinstance(h, Outputs)) for h in alg.output_handles()]
+            plan = self._plans[id(alg)] = (ins, outs)
+        return plan
+
+    def _missing(self, alg: Algorithm, handle: Any, name: str, frame: Any, number: int) -> AlgorithmError:
+        avail = ", ".join(frame.getAvailableCollections()) or "(none)"
+        return AlgorithmError(
+            f"{alg.type_name()}/{alg.name}: input collection '{name}' ({handle.name}) is missing in event "
+            f"{number}; available: {avail}"
+        )
+
     def _inputs_for(self, alg: Algorithm, frame: Any, number: int) -> tuple:
+        known = self._known_types
+        get = frame.get
         args = []
-        for handle in alg.input_handles():
-            names = handle.names(alg)
+        for handle, names, multi in self._plan(alg)[0]:
             colls = []
             for name in names:
                 try:
-                    coll = frame.get(name)
+                    coll = get(name)
                 except KeyError:
-                    avail = ", ".join(frame.getAvailableCollections()) or "(none)"
-                    raise AlgorithmError(
-                        f"{alg.type_name()}/{alg.name}: input collection '{name}' ({handle.name}) is missing in event "
-                        f"{number}; available: {avail}"
-                    ) from None
-                self._check_type(alg, handle, name, coll, number, "input")
+                    raise self._missing(alg, handle, name, frame, number) from None
+                if known.get((id(handle), name)) is not type(coll):
+                    self._check_type(alg, handle, name, coll, number, "input")
                 colls.append(coll)
-            args.append(colls if isinstance(handle, Inputs) else colls[0])
+            args.append(colls if multi else colls[0])
         return tuple(args)
 
     def _check_type(self, alg: Algorithm, handle: Any, name: str, coll: Any, number: int, what: str) -> None:
         expected = handle.collection_type
-        ok = self._type_ok.setdefault((id(handle), name), set())
-        if type(coll) in ok:
-            return
         get_type = getattr(coll, "getTypeName", None)
         if get_type is None:
             raise AlgorithmError(
@@ -323,53 +353,91 @@ class EventLoop:
                 f"{alg.type_name()}/{alg.name}: {what} collection '{name}' ({handle.name}) in event {number} is "
                 f"{actual}, but the algorithm declares {expected}"
             )
-        ok.add(type(coll))
+        self._known_types[(id(handle), name)] = type(coll)
+
+    def _call(self, alg: Algorithm, events: list[tuple], numbers: list[int]) -> list:
+        alg.event_numbers = numbers
+        alg.event_number = numbers[0]
+        try:
+            results = alg.process_batch(events)
+        except AlgorithmError:
+            raise
+        except Exception as exc:
+            n = alg.event_number if len(numbers) > 1 else numbers[0]
+            raise AlgorithmError(
+                f"{alg.type_name()}/{alg.name} failed in event {n}: {type(exc).__name__}: {exc}"
+            ) from exc
+        if results is None or len(results) != len(numbers):
+            got = "None" if results is None else f"{len(results)} results"
+            raise AlgorithmError(
+                f"{alg.type_name()}/{alg.name}: process_batch returned {got} for {len(numbers)} events"
+            )
+        return results
 
     def _process_block(self, order: list[Algorithm], block: list[Any], numbers: list[int]) -> list[bool]:
         alive = [True] * len(block)
+        known = self._known_types
+        all_alive = True
         for alg in order:
-            idx = [i for i, ok in enumerate(alive) if ok]
+            idx = list(range(len(block))) if all_alive else [i for i, ok in enumerate(alive) if ok]
             if not idx:
                 break
-            events = [self._inputs_for(alg, block[i], numbers[i]) for i in idx]
-            alg.event_numbers = [numbers[i] for i in idx]
-            alg.event_number = numbers[idx[0]]
+            ins, outs = self._plan(alg)
+            if len(ins) == 1 and not ins[0][2]:  # one collection in: the common case, without the general loop
+                handle, (name,), _ = ins[0]
+                key = (id(handle), name)
+                events = []
+                for i in idx:
+                    frame = block[i]
+                    try:
+                        coll = frame.get(name)
+                    except KeyError:
+                        raise self._missing(alg, handle, name, frame, numbers[i]) from None
+                    if known.get(key) is not type(coll):
+                        self._check_type(alg, handle, name, coll, numbers[i], "input")
+                    events.append((coll,))
+            elif not ins:
+                events = [()] * len(idx)
+            else:
+                events = [self._inputs_for(alg, block[i], numbers[i]) for i in idx]
+            k = self._batches.get(id(alg)) or len(block)
+            results = []
             t0 = time.perf_counter()
-            try:
-                results = alg.process_batch(events)
-            except AlgorithmError:
-                raise
-            except Exception as exc:
-                n = alg.event_number if len(idx) > 1 else numbers[idx[0]]
-                raise AlgorithmError(
-                    f"{alg.type_name()}/{alg.name} failed in event {n}: {type(exc).__name__}: {exc}"
-                ) from exc
+            c = 0  # calls on the surviving events of each window of k consecutive events
+            for start in range(0, len(block), k):
+                n = bisect.bisect_left(idx, start + k, lo=c) - c
+                if n:
+                    results += self._call(alg, events[c : c + n], [numbers[i] for i in idx[c : c + n]])
+                    c += n
             self._time(alg.name, time.perf_counter() - t0, len(idx))
-            if results is None or len(results) != len(idx):
-                got = "None" if results is None else f"{len(results)} results"
-                raise AlgorithmError(
-                    f"{alg.type_name()}/{alg.name}: process_batch returned {got} for {len(idx)} events"
-                )
             if alg.kind == "FilterPredicate":
                 for i, r in zip(idx, results):
                     alive[i] = bool(r)
+                all_alive = all(alive)
                 continue
-            handles = alg.output_handles()
+            if len(outs) == 1 and not outs[0][2] and type(alg).split_result is Algorithm.split_result:
+                handle, (name,), _ = outs[0]  # one collection out
+                key = (id(handle), name)
+                for i, r in zip(idx, results):
+                    if known.get(key) is not type(r):
+                        self._check_type(alg, handle, name, r, numbers[i], "output")
+                    block[i].put(r, name)
+                continue
             for i, r in zip(idx, results):
                 try:
                     parts = alg.split_result(r)
                 except TypeError as exc:
                     raise AlgorithmError(f"{alg.type_name()}/{alg.name} in event {numbers[i]}: {exc}") from None
-                for handle, part in zip(handles, parts):
-                    names = handle.names(alg)
-                    colls = part if isinstance(handle, Outputs) else [part]
+                for (handle, names, multi), part in zip(outs, parts):
+                    colls = part if multi else [part]
                     if not isinstance(colls, (list, tuple)) or len(colls) != len(names):
                         raise AlgorithmError(
                             f"{alg.type_name()}/{alg.name} in event {numbers[i]}: output {handle.name} expects "
                             f"{len(names)} collection(s) ({', '.join(names)}), got {colls!r}"
                         )
                     for name, coll in zip(names, colls):
-                        self._check_type(alg, handle, name, coll, numbers[i], "output")
+                        if known.get((id(handle), name)) is not type(coll):
+                            self._check_type(alg, handle, name, coll, numbers[i], "output")
                         block[i].put(coll, name)
         return alive
 

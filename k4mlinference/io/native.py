@@ -1,9 +1,10 @@
 """Load the C++ side of the ROOT I/O (cpp/include/k4ml/io/) into cppyy, once per process.
 
-`podio_legacy.h` (podio < 1.0's GenericParameters) gets a real ROOT dictionary, built and cached
-like the datamodels' (ROOT needs a compiled collection proxy to read class branches reliably);
-`root_io.h` holds the reader/writer helpers and is JIT-compiled by cling when first included. Both
-are copied next to the cached core headers so that one copy of `k4ml/podio_types.h` is seen.
+`podio_legacy.h` (podio < 1.0's GenericParameters, with a real ROOT dictionary: ROOT needs a
+compiled collection proxy to read class branches reliably) is part of the builtin library and C++
+module that `k4mlinference.edm` loads (k4mlinference/edm/loader.py), so including it imports the
+precompiled module; `root_io.h` (the reader/writer helpers) is parsed by cling when first included
+(ROOT's RNTuple headers cannot be re-exported from our module).
 """
 
 from __future__ import annotations
@@ -16,25 +17,6 @@ from k4mlinference.edm import loader
 _LOCK = threading.Lock()
 _LOADED: dict[str, Any] = {}
 
-_SELECTION = """<lcgdict>
-  <selection>
-    <class name="podio::GenericParameters" ClassVersion="1"/>
-    <class name="std::map<std::string,std::vector<int>>"/>
-    <class name="std::map<std::string,std::vector<float>>"/>
-    <class name="std::map<std::string,std::vector<double>>"/>
-    <class name="std::map<std::string,std::vector<std::string>>"/>
-    <class name="std::vector<std::vector<int>>"/>
-    <class name="std::vector<std::vector<float>>"/>
-    <class name="std::vector<std::vector<double>>"/>
-    <class name="std::vector<std::vector<std::string>>"/>
-  </selection>
-</lcgdict>
-"""
-
-IO_INCLUDE = loader.REPO_CPP
-LEGACY_HEADER = IO_INCLUDE / "k4ml" / "io" / "podio_legacy.h"
-IO_HEADER = IO_INCLUDE / "k4ml" / "io" / "root_io.h"
-
 
 def cppyy_io() -> Any:
     """The cppyy namespace `k4ml.io`, with builtin datamodels loaded (compiles once, cached)."""
@@ -45,21 +27,8 @@ def cppyy_io() -> Any:
 
         edm.load()
         cppyy = loader.cppyy_module()
-        text = LEGACY_HEADER.read_text()
-        key = loader.build_key(text, _SELECTION, loader.root_version(), "io-legacy-v1")
-        build = loader.cache_root() / f"io-{key}"
-        inc = build / "include"
-        with loader.locked(loader.cache_root() / f"io-{key}.lock"):
-            hdr = inc / "k4ml" / "io" / "podio_legacy.h"
-            hdr.parent.mkdir(parents=True, exist_ok=True)
-            for src, dst in ((LEGACY_HEADER, hdr), (IO_HEADER, hdr.parent / "root_io.h")):
-                content = src.read_text()
-                if not dst.exists() or dst.read_text() != content:
-                    dst.write_text(content)
-            lib = loader.compile_dictionary(build, "k4mlIOLegacyDict", ["k4ml/io/podio_legacy.h"], _SELECTION, [inc])
-        cppyy.load_library(str(lib))
-        cppyy.add_include_path(str(inc))
-        cppyy.include("k4ml/io/root_io.h")
+        for header in (*loader.IO_HEADERS, *loader.IO_JIT_HEADERS):
+            cppyy.include(header)
         ns = _LOADED["ns"] = cppyy.gbl.k4ml.io
         protect_reads(ns)
         return ns
