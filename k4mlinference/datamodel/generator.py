@@ -26,6 +26,17 @@ def _ns_close(ns: str) -> str:
     return "".join("}\n" for _ in ns.split("::")) if ns else ""
 
 
+def _resolving_getter(owner: str, target: str, signature: str, id_expr: str) -> str:
+    """C++ of a relation getter: the ObjectID `id_expr` resolved through the frame to a `target` handle
+    (an empty handle when the target collection is not available)."""
+    return (
+        f"inline {target} {owner}::{signature} const {{\n"
+        f"  const auto& id = {id_expr};\n"
+        f"  const auto* c = m_coll->template resolve<{target}Collection>(id);\n"
+        f"  return c ? {target}(c, id.index) : {target}();\n}}"
+    )
+
+
 def _getter(name: str) -> str:
     return "get" + name[0].upper() + name[1:]
 
@@ -370,12 +381,7 @@ class _Gen:
             )
             if self.target_is_resolvable(r.type):
                 T = r.type
-                L.append(
-                    f"inline {T} {X}::{_getter(r.name)}(std::size_t i) const {{\n"
-                    f"  const auto& id = {r.name}IDs().at(i);\n"
-                    f"  const auto* c = m_coll->template resolve<{T}Collection>(id);\n"
-                    f"  return c ? {T}(c, id.index) : {T}();\n}}"
-                )
+                L.append(_resolving_getter(X, T, f"{_getter(r.name)}(std::size_t i)", f"{r.name}IDs().at(i)"))
                 L.append(
                     f"inline std::vector<{T}> {X}::{_getter(r.name)}() const {{\n"
                     f"  std::vector<{T}> out;\n  for (const auto& id : {r.name}IDs()) {{\n"
@@ -388,12 +394,7 @@ class _Gen:
             )
             if self.target_is_resolvable(r.type):
                 T = r.type
-                L.append(
-                    f"inline {T} {X}::{_getter(r.name)}() const {{\n"
-                    f"  const auto& id = {r.name}ID();\n"
-                    f"  const auto* c = m_coll->template resolve<{T}Collection>(id);\n"
-                    f"  return c ? {T}(c, id.index) : {T}();\n}}"
-                )
+                L.append(_resolving_getter(X, T, f"{_getter(r.name)}()", f"{r.name}ID()"))
         L.append(CXX_ONLY)
         L.append(
             f"inline Mutable{X}::Mutable{X}(std::shared_ptr<{X}Collection> own) : {X}(own.get(), 0) {{ m_own = std::move(own); }}"

@@ -22,21 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from k4mlinference.framework.component import Component, ConfigurationError
-from k4mlinference.framework.properties import DataHandle, Input, Inputs, Output, Outputs, Property
-
-__all__ = [
-    "Algorithm",
-    "Consumer",
-    "FilterPredicate",
-    "Input",
-    "Inputs",
-    "MultiTransformer",
-    "Output",
-    "Outputs",
-    "Producer",
-    "Property",
-    "Transformer",
-]
+from k4mlinference.framework.properties import DataHandle, Input, Inputs, Output, Outputs
 
 
 class Algorithm(Component):

@@ -113,4 +113,3 @@ class ConfiguredComponents:
 
 
 CONFIGURED = ConfiguredComponents()
-REGISTRY = CONFIGURED  # the old name, for code written before the rename

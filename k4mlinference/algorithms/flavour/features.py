@@ -36,7 +36,7 @@ class Variable:
     doc: str
 
 
-REGISTRY: dict[str, Variable] = {}
+VARIABLES: dict[str, Variable] = {}
 
 
 def register(name: str, kind: str, doc: str, aliases: tuple[str, ...] = ()):
@@ -44,7 +44,7 @@ def register(name: str, kind: str, doc: str, aliases: tuple[str, ...] = ()):
 
     def wrap(func):
         for n in (name, *aliases):
-            REGISTRY[n] = Variable(n, kind, func, doc)
+            VARIABLES[n] = Variable(n, kind, func, doc)
         return func
 
     return wrap
@@ -93,7 +93,7 @@ def compute(names: list[str], ctx: JetContext) -> dict[str, list[np.ndarray]]:
     check_names(names)
     out = {}
     for name in names:
-        var = REGISTRY[name]
+        var = VARIABLES[name]
         flat = np.asarray(var.func(ctx), np.float64)
         counts = ctx.counts if var.kind == "pfcand" else ctx.sv_counts
         out[name] = np.split(flat, np.cumsum(counts)[:-1]) if len(counts) else []
@@ -101,9 +101,9 @@ def compute(names: list[str], ctx: JetContext) -> dict[str, list[np.ndarray]]:
 
 
 def check_names(names: list[str]) -> None:
-    unknown = [n for n in names if n not in REGISTRY]
+    unknown = [n for n in names if n not in VARIABLES]
     if unknown:
-        raise KeyError(f"unknown jet variable(s) {unknown}; known variables: {', '.join(sorted(REGISTRY))}")
+        raise KeyError(f"unknown jet variable(s) {unknown}; known variables: {', '.join(sorted(VARIABLES))}")
 
 
 # ------------------------------------------------------------------ constituent kinematics

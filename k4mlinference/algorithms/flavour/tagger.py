@@ -5,7 +5,7 @@
               InputJets=["Jets"], InputPrimaryVertices=["PrimaryVertices"],
               OutputIDCollections=["RefinedJetTag_B", "RefinedJetTag_C", "RefinedJetTag_Q"])
 
-Per event: the JSON's variables are computed by name (features.REGISTRY) for every jet, preprocessed by
+Per event: the JSON's variables are computed by name (features.VARIABLES) for every jet, preprocessed by
 `WeaverPreprocessor` exactly as weaver's consumers do, the model runs once on all jets of the event, and
 collection k of `OutputIDCollections` gets one ParticleID per jet (likelihood = score of class k, PDG of the
 flavour, `particle` = the jet). Class names in the JSON's `output_names` end in the flavour letter(s) after
@@ -197,10 +197,10 @@ class JetObservablesWriter(Consumer):
 
 def _primary_names() -> list[str]:
     """Registered variables, one name per function (aliases left out)."""
-    from k4mlinference.algorithms.flavour.features import REGISTRY
+    from k4mlinference.algorithms.flavour.features import VARIABLES
 
     seen, names = set(), []
-    for name, var in REGISTRY.items():
+    for name, var in VARIABLES.items():
         if var.func not in seen:
             seen.add(var.func)
             names.append(name)

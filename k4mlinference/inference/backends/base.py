@@ -32,6 +32,7 @@ class Backend:
         # diagnostics of the last call (from any thread, when shared): {"inputs": {name: address the runtime
         # read}, "outputs": {name: address it wrote}, "copied": [names of tensors copied on the way]}
         self.last_run: dict[str, Any] = {}
+        self.outputs_declared = False  # output names/specs given by the user or a sidecar, not guessed
 
     @property
     def writes_into_outputs(self) -> bool:
@@ -44,6 +45,11 @@ class Backend:
 
     def set_specs(self, inputs: list[TensorSpec] | None, outputs: list[TensorSpec] | None) -> None:
         """Shapes/dtypes from a sidecar, for backends whose files do not carry them (torch, callables)."""
+        if inputs:
+            self.inputs = list(inputs)
+        if outputs:
+            self.outputs = list(outputs)
+            self.outputs_declared = True
 
     def run(self, feeds: dict[str, Any], out: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
         raise NotImplementedError

@@ -217,6 +217,9 @@ class OnnxRuntimeBackend(Backend):
             plans.append(plan)
         return plans
 
+    def set_specs(self, inputs: list[TensorSpec] | None, outputs: list[TensorSpec] | None) -> None:
+        """An ONNX file carries its own contract; a sidecar's specs do not replace it."""
+
     def planned_output_shapes(self, feeds: dict[str, Any]) -> dict[str, tuple[int, ...]] | None:
         if not self._plan_confirmed:
             return None

@@ -44,15 +44,8 @@ class PythonBackend(Backend):
                 names = ["input"]
         self.inputs = [TensorSpec(n, None, None) for n in names]
         self.outputs = [TensorSpec(n, None, None) for n in (output_names or ["output"])]
-        self._fixed_outputs = output_names is not None
+        self.outputs_declared = output_names is not None
         self.metadata = {"format": "python", "callable": label}
-
-    def set_specs(self, inputs: list[TensorSpec] | None, outputs: list[TensorSpec] | None) -> None:
-        if inputs:
-            self.inputs = list(inputs)
-        if outputs:
-            self.outputs = list(outputs)
-            self._fixed_outputs = True
 
     def run(self, feeds: dict[str, Any], out: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
         args = []
@@ -67,7 +60,7 @@ class PythonBackend(Backend):
         else:
             seq = list(res) if isinstance(res, (tuple, list)) else [res]
             if len(seq) != len(self.outputs):
-                if self._fixed_outputs:
+                if self.outputs_declared:
                     raise ModelError(
                         f"model {self.name}: returned {len(seq)} arrays but {len(self.outputs)} outputs are declared"
                     )

@@ -92,16 +92,8 @@ class TorchBackend(Backend):
         else:
             self.inputs = [TensorSpec(n, None, None) for n in names]
         self.outputs = [TensorSpec(n, None, None) for n in (output_names or ["output"])]
-        self._output_names_given = output_names is not None
+        self.outputs_declared = output_names is not None
         self._lock = threading.Lock() if lock else None
-
-    def set_specs(self, inputs: list[TensorSpec] | None, outputs: list[TensorSpec] | None) -> None:
-        """Shapes/dtypes from a sidecar (torch files do not carry them)."""
-        if inputs:
-            self.inputs = list(inputs)
-        if outputs:
-            self.outputs = list(outputs)
-            self._output_names_given = True
 
     def run(self, feeds: dict[str, Any], out: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
         torch = self._torch
@@ -139,15 +131,15 @@ class TorchBackend(Backend):
 
     def _split_outputs(self, res: Any) -> dict[str, Any]:
         if isinstance(res, dict):
-            if not self._output_names_given:
+            if not self.outputs_declared:
                 self.outputs = [TensorSpec(str(k), None, None) for k in res]
-                self._output_names_given = True
+                self.outputs_declared = True
             return {str(k): v for k, v in res.items()}
         seq = list(res) if isinstance(res, (tuple, list)) else [res]
-        if not self._output_names_given or len(self.outputs) != len(seq):
-            if len(seq) == 1 and not self._output_names_given:
+        if not self.outputs_declared or len(self.outputs) != len(seq):
+            if len(seq) == 1 and not self.outputs_declared:
                 names = ["output"]
-            elif not self._output_names_given:
+            elif not self.outputs_declared:
                 names = [f"output_{i}" for i in range(len(seq))]
             else:
                 raise ModelError(
@@ -155,7 +147,7 @@ class TorchBackend(Backend):
                     f"declared ({[o.name for o in self.outputs]})"
                 )
             self.outputs = [TensorSpec(n, None, None) for n in names]
-            self._output_names_given = True
+            self.outputs_declared = True
         return {o.name: v for o, v in zip(self.outputs, seq)}
 
 
