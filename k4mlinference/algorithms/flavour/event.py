@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from k4mlinference.edm.frame_registry import find_collection
+from k4mlinference.edm.resolver import find_collection
 
 # EDM4hep covMatrix (lower triangle of d0, phi, omega, z0, tanLambda, time): the 15 entries of the
 # 5x5 block, i.e. the first 15 values, in storage order.

@@ -22,7 +22,7 @@ from k4mlinference.algorithms.flavour.event import particle_arrays
 from k4mlinference.algorithms.flavour.features import JetContext, check_names, compute
 from k4mlinference.algorithms.flavour.jets import jet_constituents
 from k4mlinference.edm.fill import new_collection, set_relation
-from k4mlinference.edm.frame_registry import find_collection
+from k4mlinference.edm.resolver import find_collection
 from k4mlinference.framework import Consumer, Input, Inputs, Outputs, Property, Transformer
 from k4mlinference.inference import WeaverPreprocessor, load_model
 
