@@ -24,6 +24,7 @@ from k4mlinference.inference.spec import (
     ModelInputError,
     ModelLoadError,
     ModelNotFoundError,
+    ModelOutputError,
     TensorSpec,
 )
 from k4mlinference.inference.weaver import WeaverPreprocessor as WeaverPreprocessor
@@ -36,6 +37,7 @@ __all__ = [
     "ModelInputError",
     "ModelLoadError",
     "ModelNotFoundError",
+    "ModelOutputError",
     "OnnxRuntimeBackend",
     "PythonBackend",
     "SessionService",

@@ -61,7 +61,7 @@ class MLInference(MultiTransformer):
     ExecutionProviders = Property(
         [], element_type=str, doc="onnxruntime execution providers, e.g. [CUDAExecutionProvider]"
     )
-    NanPolicy = Property("raise", doc="NaN/inf in inputs: raise | warn | ignore")
+    NanPolicy = Property("raise", doc="NaN/inf in the model's inputs and outputs: raise | warn | ignore")
     Preprocess = Property(False, doc="apply the sidecar JSON's preprocessing (centre/scale/clip/pad) before the model")
     CastInputs = Property(False, doc="convert inputs to the model's dtypes instead of rejecting a mismatch")
     SharedSession = Property(True, doc="share one loaded model per (file, options) in the process")
@@ -107,7 +107,14 @@ class MLInference(MultiTransformer):
     def process_batch(self, events: list[tuple]) -> list[tuple[list]]:
         if not hasattr(self, "engine"):
             self.initialize()
-        outs = self.engine.run_collections([list(ev[0]) for ev in events])
+        numbers = self.event_numbers if len(self.event_numbers) == len(events) else None
+        try:
+            outs = self.engine.run_collections([list(ev[0]) for ev in events], numbers)
+        except Exception as e:
+            # the event loop reports `event_number`: make it the event the error is about, not the block's first
+            if numbers is not None and getattr(e, "event", None) is not None:
+                self.event_number = e.event
+            raise
         if outs and len(outs[0]) != len(self.OutputCollections):  # torch/python models tell only when run
             raise ModelError(
                 f"{self.name}: model {self.ModelPath} returned {len(outs[0])} output(s) {self.model.output_names} "

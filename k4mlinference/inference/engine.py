@@ -30,7 +30,7 @@ import numpy as np
 from k4mlinference.edm import tensor
 from k4mlinference.edm.tensor import TensorError
 from k4mlinference.inference.model import Model
-from k4mlinference.inference.spec import ModelError, ModelInputError
+from k4mlinference.inference.spec import ModelError, ModelInputError, RowLocator
 
 
 class InferenceEngine:
@@ -72,8 +72,11 @@ class InferenceEngine:
             self._fixed_for = specs
         return self._fixed_value
 
-    def _call(self, feeds: dict[str, Any], out: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
-        """One logical call on `rows` rows; split into the model's fixed batch size if it has one."""
+    def _call(
+        self, feeds: dict[str, Any], out: dict[str, np.ndarray] | None = None, locate: RowLocator | None = None
+    ) -> dict[str, Any]:
+        """One logical call on `rows` rows; split into the model's fixed batch size if it has one. `locate`
+        maps a row to (event number, row in that event) for NaN messages."""
         if self.preprocess:
             feeds = self.model.sidecar.preprocess(feeds)
             out = None  # shapes may change
@@ -83,7 +86,7 @@ class InferenceEngine:
         rows = _rows(feeds)
         if fixed is None or rows is None or rows == fixed:
             self.calls += 1
-            return self.model.run(feeds, out=out, check=self.check)
+            return self.model.run(feeds, out=out, check=self.check, locate=locate)
         if rows % fixed:
             raise ModelInputError(
                 f"model {self.model.name}: its batch axis is fixed to {fixed} but {rows} rows were given "
@@ -92,7 +95,8 @@ class InferenceEngine:
         parts: list[dict[str, Any]] = []
         for b in range(0, rows, fixed):
             self.calls += 1
-            parts.append(self.model.run({k: v[b : b + fixed] for k, v in feeds.items()}, check=self.check))
+            part = {k: v[b : b + fixed] for k, v in feeds.items()}
+            parts.append(self.model.run(part, check=self.check, locate=_shifted(locate, b)))
         res = {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
         if out:
             for k, v in out.items():
@@ -101,40 +105,47 @@ class InferenceEngine:
         return res
 
     # ------------------------------------------------------------------ numpy API
-    def run_events(self, events: list[dict[str, Any]]) -> list[dict[str, np.ndarray]]:
-        """Per-event outputs for per-event inputs ({input name: array with the event's rows first})."""
+    def run_events(
+        self, events: list[dict[str, Any]], event_numbers: list[int] | None = None
+    ) -> list[dict[str, np.ndarray]]:
+        """Per-event outputs for per-event inputs ({input name: array with the event's rows first}).
+        `event_numbers`: the events' global numbers, for messages (default: their positions)."""
+        numbers = _numbers(event_numbers, len(events))
         results: list[dict[str, np.ndarray]] = []
         for a, b in self._chunks(len(events)):
-            results.extend(self._run_chunk([_numpy_feeds(e) for e in events[a:b]]))
+            results.extend(self._run_chunk([_numpy_feeds(e) for e in events[a:b]], numbers[a:b]))
         return results
 
-    def run_event(self, feeds: dict[str, Any]) -> dict[str, np.ndarray]:
+    def run_event(self, feeds: dict[str, Any], event_number: int = 0) -> dict[str, np.ndarray]:
         """One event, no batching."""
-        return self._run_chunk([_numpy_feeds(feeds)])[0]
+        return self._run_chunk([_numpy_feeds(feeds)], [event_number])[0]
 
-    def _run_chunk(self, events: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+    def _run_chunk(self, events: list[dict[str, np.ndarray]], numbers: list[int]) -> list[dict[str, np.ndarray]]:
         names = self.model.input_names
         for i, e in enumerate(events):
             missing = [n for n in names if n not in e]
             if missing:
-                raise ModelInputError(
-                    f"model {self.model.name}: event {i} lacks input(s) {missing}; inputs are {names}"
+                raise _at(
+                    ModelInputError(
+                        f"model {self.model.name}: event {numbers[i]} lacks input(s) {missing}; inputs are {names}"
+                    ),
+                    numbers[i],
                 )
         rows = [_event_rows(e, names) for e in events]
         if len(events) == 1:
             if rows[0] == 0:
                 return [self._empty_outputs(events[0], None)]
-            return [self._as_numpy(self._call(events[0]))]
+            return [self._as_numpy(self._call(events[0], locate=_locator(None, numbers)))]
         if any(r is None for r in rows):
-            return self._one_by_one(events, "inputs of one event have different row counts")
+            return self._one_by_one(events, numbers, "inputs of one event have different row counts")
         live = [i for i, r in enumerate(rows) if r]
         results: list[dict[str, np.ndarray] | None] = [None] * len(events)
         if live:
             feeds = {n: _concat([events[i][n] for i in live]) for n in names}
             total = int(sum(rows[i] for i in live))
-            out = self._as_numpy(self._call(feeds))
+            out = self._as_numpy(self._call(feeds, locate=_locator(rows, numbers)))
             if any(v is None or v.ndim == 0 or v.shape[0] != total for v in out.values()):
-                return self._one_by_one(events, "an output does not have the batch axis")
+                return self._one_by_one(events, numbers, "an output does not have the batch axis")
             bounds = np.cumsum([rows[i] for i in live])[:-1]
             split = {k: np.split(v, bounds) for k, v in out.items()}
             for j, i in enumerate(live):
@@ -156,9 +167,11 @@ class InferenceEngine:
             )
             self._warned_unsplittable = True
 
-    def _one_by_one(self, events: list[dict[str, np.ndarray]], why: str) -> list[dict[str, np.ndarray]]:
+    def _one_by_one(
+        self, events: list[dict[str, np.ndarray]], numbers: list[int], why: str
+    ) -> list[dict[str, np.ndarray]]:
         self._warn_unsplittable(why)
-        return [self._as_numpy(self._call(e)) for e in events]
+        return [self._as_numpy(self._call(e, locate=_locator(None, [n]))) for e, n in zip(events, numbers)]
 
     def _empty_outputs(
         self, event: dict[str, np.ndarray], template: dict[str, np.ndarray] | None
@@ -186,51 +199,61 @@ class InferenceEngine:
         return {k: (None if v is None else np.asarray(v)) for k, v in res.items()}
 
     # ------------------------------------------------------------------ Tensor collections
-    def run_collections(self, events: list[list[Any]]) -> list[list[Any]]:
+    def run_collections(self, events: list[list[Any]], event_numbers: list[int] | None = None) -> list[list[Any]]:
         """Per-event output Tensor collections (one per model output, in model order) for per-event
-        input Tensor collections (one per model input, in model order; tensor 0 of each is used)."""
+        input Tensor collections (one per model input, in model order; tensor 0 of each is used).
+        `event_numbers`: the events' global numbers, which errors name (default: their positions); an
+        error about one event carries its number as `.event`."""
         if not events:
             return []
+        numbers = _numbers(event_numbers, len(events))
         if len(events) <= self.batch_size or self.batch_size <= 0:  # the event loop's usual call: one block
-            return self._run_collection_chunk(events, 0)
+            return self._run_collection_chunk(events, numbers)
         outs: list[list[Any]] = []
         for a, b in self._chunks(len(events)):
-            outs.extend(self._run_collection_chunk(events[a:b], a))
+            outs.extend(self._run_collection_chunk(events[a:b], numbers[a:b]))
         return outs
 
-    def _run_collection_chunk(self, events: list[list[Any]], first: int) -> list[list[Any]]:
+    def _run_collection_chunk(self, events: list[list[Any]], numbers: list[int]) -> list[list[Any]]:
         names = self.model.input_names
         counts = set(map(len, events))
         if counts != {len(names)}:
             i = next(i for i, e in enumerate(events) if len(e) != len(names))
-            raise ModelInputError(
-                f"model {self.model.name}: event {first + i} gives {len(events[i])} input Tensor collection(s) but "
-                f"the model has {len(names)} input(s) {names}"
+            raise _at(
+                ModelInputError(
+                    f"model {self.model.name}: event {numbers[i]} gives {len(events[i])} input Tensor collection(s) "
+                    f"but the model has {len(names)} input(s) {names}"
+                ),
+                numbers[i],
             )
         if len(events) == 1:
-            return [self._run_single_collections(events[0], first)]
-        infos = [self._describe_input(name, [e[j] for e in events], first) for j, name in enumerate(names)]
+            return [self._run_single_collections(events[0], numbers[0])]
+        infos = [self._describe_input(name, [e[j] for e in events], numbers) for j, name in enumerate(names)]
         rows_by_input = np.stack([info[:, tensor.SHAPE] for info in infos])  # [n_in, n_events]
         if not (rows_by_input == rows_by_input[0]).all():
-            return self._collections_one_by_one(events, first, "inputs of one event have different row counts")
+            return self._collections_one_by_one(events, numbers, "inputs of one event have different row counts")
         rows = rows_by_input[0]
-        feeds = {name: self._gathered(name, info, rows, first) for name, info in zip(names, infos)}
+        feeds = {name: self._gathered(name, info, rows, numbers) for name, info in zip(names, infos)}
         total = int(rows.sum())
         if total:
-            res = self._as_numpy(self._call(feeds))
+            res = self._as_numpy(self._call(feeds, locate=_locator(rows, numbers)))
             if any(v is None or v.ndim == 0 or v.shape[0] != total for v in res.values()):
-                return self._collections_one_by_one(events, first, "an output does not have the batch axis")
+                return self._collections_one_by_one(events, numbers, "an output does not have the batch axis")
         else:
             res = self._empty_outputs(feeds, None)
         by_output = [tensor.scatter_new(tensor.storable(arr), rows) for arr in res.values()]
         return [list(per_event) for per_event in zip(*by_output)]
 
-    def _describe_input(self, name: str, colls: list[Any], first: int) -> np.ndarray:
+    def _describe_input(self, name: str, colls: list[Any], numbers: list[int]) -> np.ndarray:
         """Validated `tensor.describe_many` rows of one input over the events of a block."""
         info = tensor.describe_many(colls)
         bad = np.flatnonzero(info[:, tensor.STATUS])
         if len(bad):
-            tensor.check(info[bad[0]], f"model {self.model.name}: input '{name}' of event {first + int(bad[0])}")
+            n = numbers[int(bad[0])]
+            try:
+                tensor.check(info[bad[0]], f"model {self.model.name}: input '{name}' of event {n}")
+            except TensorError as e:
+                raise _at(e, n) from None
         if len(set(info[:, tensor.ELEMENT_TYPE].tolist())) > 1:
             raise TensorError(f"model {self.model.name}: input '{name}': element types differ between events")
         ranks = set(info[:, tensor.RANK].tolist())
@@ -241,16 +264,19 @@ class InferenceEngine:
             )
         return info
 
-    def _gathered(self, name: str, info: np.ndarray, rows: np.ndarray, first: int) -> np.ndarray:
+    def _gathered(self, name: str, info: np.ndarray, rows: np.ndarray, numbers: list[int]) -> np.ndarray:
         """One input of the whole block: the rows of every event one after the other (one copy), or the
         buffer of the only event that has rows (no copy)."""
         rank = int(info[0, tensor.RANK])
         inner = info[:, tensor.SHAPE + 1 : tensor.SHAPE + rank]
         if len(inner) and not (inner == inner[0]).all():
             bad = int(np.flatnonzero((inner != inner[0]).any(axis=1))[0])
-            raise ModelInputError(
-                f"model {self.model.name}: input '{name}': event {first + bad} has per-row shape "
-                f"{tuple(inner[bad].tolist())} but event {first} has {tuple(inner[0].tolist())}"
+            raise _at(
+                ModelInputError(
+                    f"model {self.model.name}: input '{name}': event {numbers[bad]} has per-row shape "
+                    f"{tuple(inner[bad].tolist())} but event {numbers[0]} has {tuple(inner[0].tolist())}"
+                ),
+                numbers[bad],
             )
         etype = int(info[0, tensor.ELEMENT_TYPE])
         live = np.flatnonzero(rows)
@@ -263,9 +289,9 @@ class InferenceEngine:
         tensor.gather(info, buf)
         return buf
 
-    def _collections_one_by_one(self, events: list[list[Any]], first: int, why: str) -> list[list[Any]]:
+    def _collections_one_by_one(self, events: list[list[Any]], numbers: list[int], why: str) -> list[list[Any]]:
         self._warn_unsplittable(why)
-        return [self._run_single_collections(e, first + i) for i, e in enumerate(events)]
+        return [self._run_single_collections(e, n) for e, n in zip(events, numbers)]
 
     def _run_single_collections(self, colls: list[Any], index: int) -> list[Any]:
         """One event: inputs are views of the collections (no copy); outputs written in place when possible."""
@@ -274,20 +300,21 @@ class InferenceEngine:
             try:
                 feeds[n] = tensor.view(c, "")
             except TensorError as e:  # name the model, input and event (formatted only on failure)
-                raise TensorError(f"model {self.model.name}: input '{n}' of event {index}: {e}") from None
+                raise _at(TensorError(f"model {self.model.name}: input '{n}' of event {index}: {e}"), index) from None
         rows = _rows(feeds)
         if rows == 0:
             res = self._empty_outputs(feeds, None)
         else:
             bufs = self._output_buffers(feeds, rows)
+            locate = _locator(None, [index])
             if bufs is not None:
                 colls_out, targets = bufs
-                res = self._call(feeds, out=targets)  # the backend writes into the collections' buffers
+                res = self._call(feeds, out=targets, locate=locate)  # the backend writes into the collections' buffers
                 if all(res.get(k) is v for k, v in targets.items()):
                     return colls_out
                 # the backend's outputs did not have the planned shapes: store what it returned instead
             else:
-                res = self._call(feeds)
+                res = self._call(feeds, locate=locate)
             res = self._as_numpy(res)
         out_colls = []
         for v in res.values():
@@ -330,3 +357,38 @@ def _event_rows(e: dict[str, Any], names: list[str]) -> int | None:
 
 def _concat(arrays: list[np.ndarray]) -> np.ndarray:
     return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=0)
+
+
+def _numbers(event_numbers: list[int] | None, n: int) -> list[int]:
+    """The events' global numbers when the caller knows them, else their positions."""
+    if event_numbers is not None and len(event_numbers) == n:
+        return [int(k) for k in event_numbers]
+    return list(range(n))
+
+
+def _at(err: Exception, event: int) -> Exception:
+    """`err`, tagged with the global number of the event it is about (MLInference reports it)."""
+    err.event = event  # type: ignore[attr-defined]
+    return err
+
+
+def _locator(rows: Any, numbers: list[int]) -> RowLocator:
+    """Row of the rows given to the model -> (event number, row in that event). `rows`: the per-event
+    row counts of a concatenated block (zero-row events included); None: a single event. The cumulative
+    sum is taken only when a message needs it."""
+
+    def locate(row: int) -> tuple[int, int]:
+        if rows is None:
+            return numbers[0], row
+        ends = np.cumsum(rows)
+        i = int(np.searchsorted(ends, row, side="right"))
+        return numbers[i], int(row - (ends[i] - rows[i]))
+
+    return locate
+
+
+def _shifted(locate: RowLocator | None, offset: int) -> RowLocator | None:
+    """`locate` for a slice of the rows that starts at `offset` (fixed-batch models)."""
+    if locate is None:
+        return None
+    return lambda row: locate(row + offset)

@@ -16,7 +16,7 @@ import numpy as np
 
 from k4mlinference.inference import sidecar as _sidecar
 from k4mlinference.inference.backends import Backend, choose_backend, make_backend
-from k4mlinference.inference.spec import ModelInputError, TensorSpec, check_inputs
+from k4mlinference.inference.spec import ModelInputError, RowLocator, TensorSpec, check_finite, check_inputs
 
 
 class Model:
@@ -88,9 +88,43 @@ class Model:
         lines += [f"  output {s}" for s in self.outputs]
         return "\n".join(lines)
 
-    def check(self, feeds: dict[str, Any], nan_policy: str | None = None) -> None:
+    def check(self, feeds: dict[str, Any], nan_policy: str | None = None, locate: RowLocator | None = None) -> None:
         """Raise ModelInputError if `feeds` does not fit the contract."""
-        check_inputs(self.name, self.inputs, feeds, nan_policy or self.nan_policy)
+        check_inputs(self.name, self.inputs, feeds, nan_policy or self.nan_policy, locate)
+
+    def check_outputs(self, outputs: dict[str, Any], locate: RowLocator | None = None) -> None:
+        """Apply `nan_policy` to the floating-point outputs: a model's NaN must not pass unnoticed into
+        the output file (ModelOutputError naming the model file, the output and, given `locate`, the event)."""
+        if self.nan_policy == "ignore":
+            return
+        for name, v in outputs.items():
+            dtype = getattr(v, "dtype", None)
+            if isinstance(dtype, np.dtype):
+                floating = dtype.kind in "fc"
+            else:  # a torch tensor; None (an output the backend did not give) has nothing to check
+                floating = dtype is not None and bool(v.is_floating_point())
+            if floating:
+                check_finite(self.name, name, v, self.nan_policy, "output", locate)
+
+    def as_arrays(self, feeds: dict[str, Any]) -> dict[str, Any]:
+        """`feeds` with lists (and other array-likes) converted to numpy arrays of the declared dtype;
+        numpy arrays and torch tensors are passed as they are."""
+        if all(isinstance(v, np.ndarray) or hasattr(v, "detach") for v in feeds.values()):
+            return feeds
+        specs = {s.name: s for s in self.inputs}
+        out = {}
+        for k, v in feeds.items():
+            if not (isinstance(v, np.ndarray) or hasattr(v, "detach")):
+                spec = specs.get(k)
+                try:
+                    v = np.asarray(v, dtype=spec.dtype if spec is not None else None)
+                except (TypeError, ValueError) as e:
+                    raise TypeError(
+                        f"model {self.name}: input '{k}' is a {type(v).__name__} that cannot be converted to a "
+                        f"numpy array{f' of {spec.dtype}' if spec is not None and spec.dtype else ''}: {e}"
+                    ) from None
+            out[k] = v
+        return out
 
     # ------------------------------------------------------------------ running
     def run(
@@ -100,20 +134,26 @@ class Model:
         preprocess: bool = False,
         check: bool = True,
         cast: bool = False,
+        locate: RowLocator | None = None,
     ) -> dict[str, Any]:
-        """Run the model on `{input name: array}` (numpy or torch); returns `{output name: numpy array}`.
+        """Run the model on `{input name: array}` (numpy, torch, or a nested list converted to the declared
+        dtype); returns `{output name: numpy array}`. NaN/inf in inputs and outputs follow `nan_policy`.
 
         out: optional pre-allocated output arrays (written in place where the backend can).
         preprocess: apply the sidecar's preprocessing first (a copy). cast: convert inputs to the
-        dtypes the model declares instead of rejecting them (a copy).
+        dtypes the model declares instead of rejecting them (a copy). locate: maps a row of the
+        inputs to (event number, row in that event), for messages about batches of events.
         """
+        feeds = self.as_arrays(feeds)
         if preprocess and self.sidecar is not None:
             feeds = self.sidecar.preprocess(feeds)
         if cast:
             feeds = self.cast(feeds)
         if check:
-            self.check(feeds)
-        return self.backend.run(feeds, out)
+            self.check(feeds, locate=locate)
+        res = self.backend.run(feeds, out)
+        self.check_outputs(res, locate)
+        return res
 
     __call__ = run
 

@@ -11,6 +11,7 @@ way these fail is a mis-wired configuration in a long job, and the message is al
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,15 @@ class ModelNotFoundError(ModelLoadError, FileNotFoundError):
 
 class ModelInputError(ModelError):
     """A call does not match the model contract (names, shapes, dtypes, non-finite values)."""
+
+
+class ModelOutputError(ModelError):
+    """A model returned non-finite values (with nan_policy 'raise')."""
+
+
+#: maps a row of the array given to the model to (global event number, row within that event's tensor),
+#: so that a batch of several events is blamed on the right one
+RowLocator = Callable[[int], tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,7 @@ def check_inputs(
     specs: list[TensorSpec],
     feeds: dict[str, Any],
     nan_policy: str = "raise",
+    locate: RowLocator | None = None,
 ) -> None:
     """Check a feed dict against the input specs; raise ModelInputError naming model, input and mismatch.
 
@@ -145,7 +156,7 @@ def check_inputs(
                             f"'{seen[1]}' has {seen[0]} for it; {_expect_given(spec, arr, dtype)}"
                         )
         if nan_policy != "ignore" and dtype.kind in "fc":
-            check_finite(model_name, spec.name, arr, nan_policy)
+            check_finite(model_name, spec.name, arr, nan_policy, "input", locate)
 
 
 def _expect_given(spec: TensorSpec, arr: Any, dtype: np.dtype) -> str:
@@ -179,8 +190,18 @@ def _all_finite(a: np.ndarray) -> bool:
     return bool(np.isfinite(a).all())
 
 
-def check_finite(model_name: str, name: str, arr: Any, policy: str = "raise") -> None:
-    """Reject (or warn about) NaN/inf; the exact place is looked up only on failure."""
+def check_finite(
+    model_name: str,
+    name: str,
+    arr: Any,
+    policy: str = "raise",
+    kind: str = "input",
+    locate: RowLocator | None = None,
+) -> None:
+    """Reject (or warn about) NaN/inf in input or output `name`; the exact place is looked up only on failure.
+
+    `locate` turns the first bad row into (event number, row in that event) for batches of events; the
+    error then carries that number as `.event` so the event loop can report it."""
     if isinstance(arr, np.ndarray):
         if _all_finite(arr):
             return
@@ -192,17 +213,28 @@ def check_finite(model_name: str, name: str, arr: Any, policy: str = "raise") ->
             return
         a = arr.detach().cpu().numpy()
     flat = np.flatnonzero(~np.isfinite(a))
-    where = np.unravel_index(flat[0], a.shape)
+    where = [int(i) for i in np.unravel_index(flat[0], a.shape)]
     n_nan = int(np.isnan(a).sum())
     n_inf = flat.size - n_nan
+    event = None
+    place = f"{kind} '{name}'"
+    if locate is not None and where:
+        event, where[0] = locate(where[0])
+        place += f" of event {event}"
+    fix = (
+        "fix the producer, clean with preprocessing (replace_inf_value)"
+        if kind == "input"
+        else "check the model and the range of its inputs"
+    )
     msg = (
-        f"model {model_name}: input '{name}' holds {n_nan} NaN and {n_inf} inf value(s) (first at index "
-        f"{tuple(int(i) for i in where)}); fix the producer, clean with preprocessing (replace_inf_value), or "
-        "set nan_policy='warn'/'ignore' to pass them on"
+        f"model {model_name}: {place} holds {n_nan} NaN and {n_inf} inf value(s) (first at index "
+        f"{tuple(where)}); {fix}, or set nan_policy (NanPolicy) 'warn'/'ignore' to pass them on"
     )
     if policy == "warn":
         import warnings
 
         warnings.warn(msg, RuntimeWarning, stacklevel=3)
         return
-    raise ModelInputError(msg)
+    err = ModelInputError(msg) if kind == "input" else ModelOutputError(msg)
+    err.event = event
+    raise err
