@@ -165,3 +165,22 @@ def test_edm4hep099_links_read_into_link_collections(links_file: Path) -> None:
             assert [float(x) for x in frame.get("Weights")] == [1.5 * i for i in range(n)]
         reader.close()
     assert not [w for w in rec if issubclass(w.category, SkippedCollectionWarning)], [str(w.message) for w in rec]
+
+
+def test_edm4hep099_links_written_as_podio1_links(links_file: Path, tmp_path: Path) -> None:
+    """Once read, the links are today's: written back, they are podio 1.x link collections."""
+    from k4mlinference.io import Reader, Writer
+
+    out = tmp_path / "rewritten.root"
+    with Reader(links_file) as reader, Writer(out) as writer:
+        for frame in reader.get("events"):
+            writer.write_frame(frame, "events")
+    with Reader(out) as again:
+        frame = again.get("events")[1]
+        assert frame.collection_type("RecoMCLinks") == (
+            "podio::LinkCollection<edm4hep::ReconstructedParticle,edm4hep::MCParticle>"
+        )
+        links = frame.get("RecoMCLinks")
+        np.testing.assert_array_equal(links.view("weight"), np.float32([1.25, 1.5, 1.75, 2.0]))
+        np.testing.assert_array_equal(links.relation_view("to")["index"], [12, 11, 10, 9])
+        np.testing.assert_array_equal(links.relation_view("from")["collectionID"], [RECO_ID] * 4)

@@ -315,8 +315,10 @@ class Evolution:
         if self.link_weights:
             column = columns.get(category, f"{collection}.weight")
             weights = column[entry] if entry < len(column) else ()
-            coll.m_data.resize(len(weights))
-            if len(weights):
+            # one link per `from` reference; weights unreadable (warned by OldColumns): left at default
+            n = len(coll.m_rel_from) if len(coll.m_rel_from) else len(weights)
+            coll.m_data.resize(n)
+            if n and len(weights) == n:
                 view = coll.view("weight")
                 view[:] = weights
                 del view
