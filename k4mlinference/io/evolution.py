@@ -5,7 +5,11 @@ collection (`Evolution.plan`), then applied to every collection read (`Evolution
 - members and relations EDM4hep renamed (ROOT drops a renamed member: its old column is read with
   uproot, which follows the file's own streamers, and copied into ours);
 - float -> double sub-members ROOT leaves unconverted in our doubles (`widen_floats`);
-- OneToOne relations the file lacks (one unset reference per object, so accessors stay in range).
+- OneToOne relations the file lacks (one unset reference per object, so accessors stay in range);
+- links EDM4hep 0.99 (schemas 2 to 5) generated as datatypes (`vector<edm4hep::RecoMCParticleLinkData>`):
+  ROOT cannot read that class into our `podio::LinkData`, so the data branch is left out and the
+  weights are read with uproot from its split `<collection>.weight` leaf; the relation branches
+  (`_<collection>_from` / `_to`) are the same as today's and are read as usual.
 Differences that cannot be bridged are reported once per type as a SchemaEvolutionWarning.
 """
 
@@ -281,6 +285,7 @@ class Evolution:
     widen: list[str] = field(default_factory=list)  # float sub-members ROOT leaves unconverted in our doubles
     unset: list[str] = field(default_factory=list)  # our OneToOne relations the file lacks
     renamed: dict[str, str] = field(default_factory=dict)  # our member -> the file's old name (TTree only)
+    link_weights: bool = False  # a link stored as an EDM4hep 0.99 datatype: weights from `<collection>.weight`
 
     @classmethod
     def plan(
@@ -291,10 +296,12 @@ class Evolution:
         ours: Datatype | None,
         missing_relations: list[str],
         ttree: bool,
+        link_weights: bool = False,
     ) -> Evolution:
         """Compare the file's definition of `type_name` with ours (warning once about what is lost).
 
-        `missing_relations`: our relations the file has no branch for."""
+        `missing_relations`: our relations the file has no branch for; `link_weights`: the collection
+        is a link the file stores as a generated datatype (its data branch is not read by ROOT)."""
         conv = member_conversions(md, type_name, ours)
         check_schema(md, type_name, ours, conv, collection)
         one_to_one = {r.name for r in ours.one_to_one} if ours else set()
@@ -302,9 +309,19 @@ class Evolution:
         renamed = (
             renamed_members(type_name, found[1] if found else None) if ttree else {}
         )  # old schemas predate RNTuple
-        return cls(conv.widen, [n for n in missing_relations if n in one_to_one], renamed)
+        return cls(conv.widen, [n for n in missing_relations if n in one_to_one], renamed, link_weights)
 
     def apply(self, coll: Any, columns: OldColumns, category: str, collection: str, entry: int) -> None:
+        if self.link_weights:
+            column = columns.get(category, f"{collection}.weight")
+            weights = column[entry] if entry < len(column) else ()
+            # one link per `from` reference; weights unreadable (warned by OldColumns): left at default
+            n = len(coll.m_rel_from) if len(coll.m_rel_from) else len(weights)
+            coll.m_data.resize(n)
+            if n and len(weights) == n:
+                view = coll.view("weight")
+                view[:] = weights
+                del view
         if self.widen:
             widen_floats(coll, self.widen)
         for ours, old in self.renamed.items():

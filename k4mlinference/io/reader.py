@@ -214,9 +214,10 @@ class _Source:
         rels, vecs = self._branch_names_for(info, rel_names, vec_names, branches)
         if info.name not in branches:
             return f"the file has no branch {info.name!r} for it"
+        old_link = self._is_old_link(reader, info.name, ours)
         try:
             if self.md.backend == "TTree":
-                slot = reader.addCollection(info.name, rels, vecs, proto)
+                slot = reader.addCollection("" if old_link else info.name, rels, vecs, proto)
             else:
                 vec_types = [ntuple_vector_type(str(t)) for t in proto.vectorMemberTypes()]
                 data_type = ntuple_vector_type(str(proto.getDataTypeName()))
@@ -226,8 +227,19 @@ class _Source:
                 self.path, f"collection {info.name!r} ({info.type_name}) cannot be read: {cpp_message(exc)}"
             ) from None
         missing = [n for n, b in zip(rel_names, rels) if not b]
-        evolution = Evolution.plan(self.md, info.type_name, info.name, ours, missing, self.md.backend == "TTree")
+        evolution = Evolution.plan(
+            self.md, info.type_name, info.name, ours, missing, self.md.backend == "TTree", old_link
+        )
         return _CollectionPlan(info, cls, int(slot), evolution if evolution != Evolution() else None)
+
+    def _is_old_link(self, reader: Any, branch: str, ours: Any) -> bool:
+        """A link the file stores as a generated datatype (EDM4hep 0.99: `vector<edm4hep::XLinkData>`),
+        whose class ROOT cannot read into our `podio::LinkData` (see evolution.Evolution)."""
+        if ours is None or not ours.link or self.md.backend != "TTree":
+            return False
+        br = reader.tree().GetBranch(branch)
+        held = str(br.GetClassName()).replace(" ", "") if br else ""
+        return held.startswith("vector<") and held.endswith("LinkData>") and held != "vector<podio::LinkData>"
 
     def _make_subset_plan(self, category: str, info: CollectionInfo) -> _CollectionPlan | str:
         """A subset collection: one `vector<podio::ObjectID>` branch/field, `C_objIdx` (podio < 0.17: `C#0`)."""
