@@ -2,6 +2,7 @@
 
     k4run OPTIONS.py [MORE.py] [-n N] [--Alg.Prop=value | --Alg.Prop v1 v2 | --Prop.Alg value]
           [--dry-run] [--ncpus N] [--executor local|dask] [--scheduler ADDRESS]
+          [--shared-dir PATH]
     k4run --list            # algorithms with their properties and docs
 
 The options files run with shim modules (Gaudi.Configuration, Configurables, k4FWCore,
