@@ -147,7 +147,9 @@ def _dask_cluster(tmp_path: Path, n_workers: int) -> tuple[str, list]:
 
     # allowed-failures 0: the scheduler gives up on a chunk at its first dead worker and the client
     # gets a KilledWorker, so the test goes through our retry (with the default, Dask reschedules alone)
-    env = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
+    # TMPDIR: the chunk folder a killed worker cannot remove stays under the test's own folder
+    (tmp_path / "workertmp").mkdir()
+    env = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0", TMPDIR=str(tmp_path / "workertmp"))
     sfile = tmp_path / "scheduler.json"
     dask = [sys.executable, "-m", "dask"]
     procs = [
@@ -158,11 +160,14 @@ def _dask_cluster(tmp_path: Path, n_workers: int) -> tuple[str, list]:
             stderr=subprocess.DEVNULL,
         )
     ]
-    for _ in range(100):  # bounded wait for the scheduler file
-        if sfile.exists() and sfile.stat().st_size:
+    address = ""
+    for _ in range(600):  # bounded wait (2 minutes, the machine may be busy) for the scheduler file
+        try:
+            address = json.loads(sfile.read_text())["address"]
             break
-        time.sleep(0.2)
-    address = json.loads(sfile.read_text())["address"]
+        except (OSError, ValueError, KeyError):
+            time.sleep(0.2)
+    assert address, "the dask scheduler did not start"
     for _ in range(n_workers):
         procs.append(
             subprocess.Popen(
@@ -213,11 +218,15 @@ def test_dask_worker_killed_mid_run_still_equals_serial(serial, tmp_path):
             if p.poll() is None:
                 p.terminate()
         for p in procs:
-            p.wait(timeout=30)
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
     assert driver.returncode == 0, f"{out}\n{err}"
-    assert "failed, retrying once: its Dask worker died (KilledWorker: " in out
+    assert "failed, retrying once: its Dask worker died (KilledWorker: " in out, out
     assert psutil.wait_procs([chunk_proc], timeout=30)[1] == []  # the chunk's k4run died with its worker
-    assert sorted(p.name for p in run_dir.iterdir()) == ["killed.root"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["killed.root"], out
     assert_same_events(serial, run_dir / "killed.root")
 
 
