@@ -3,7 +3,9 @@ a failing chunk is retried once, then reported with its event range, and finishe
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -136,14 +138,14 @@ def test_dask_external_scheduler_address_equals_serial(serial, tmp_path):
     assert_same_events(serial, tmp_path / "external.root")
 
 
-def _dask_cluster(tmp_path: Path, n_workers: int) -> tuple[str, list]:
+@contextlib.contextmanager
+def _dask_cluster(tmp_path: Path, n_workers: int) -> Iterator[tuple[str, list]]:
     """A `dask scheduler` and `n_workers` single-thread `dask worker` processes (no nanny, so a
-    SIGKILL really loses the worker), all on 127.0.0.1. Returns the address and the processes."""
-    import json
+    SIGKILL really loses the worker), all on 127.0.0.1. Yields the address and the processes,
+    which are stopped on exit whatever happened (SIGTERM, then SIGKILL after 30 s)."""
     import os
     import subprocess
     import sys
-    import time
 
     # allowed-failures 0: the scheduler gives up on a chunk at its first dead worker and the client
     # gets a KilledWorker, so the test goes through our retry (with the default, Dask reschedules alone)
@@ -152,14 +154,35 @@ def _dask_cluster(tmp_path: Path, n_workers: int) -> tuple[str, list]:
     env = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0", TMPDIR=str(tmp_path / "workertmp"))
     sfile = tmp_path / "scheduler.json"
     dask = [sys.executable, "-m", "dask"]
-    procs = [
+    procs = []
+    try:
+        yield _start_dask(dask, env, sfile, tmp_path, n_workers, procs), procs
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def _start_dask(dask: list[str], env: dict, sfile: Path, tmp_path: Path, n_workers: int, procs: list) -> str:
+    """Start the scheduler and workers (appended to `procs` as they start); returns the address."""
+    import json
+    import subprocess
+    import time
+
+    procs.append(
         subprocess.Popen(
             [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", sfile],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-    ]
+    )
     address = ""
     for _ in range(600):  # bounded wait (2 minutes, the machine may be busy) for the scheduler file
         try:
@@ -182,7 +205,7 @@ def _dask_cluster(tmp_path: Path, n_workers: int) -> tuple[str, list]:
 
     with Client(address, timeout=60) as client:
         client.wait_for_workers(n_workers, timeout=120)
-    return address, procs
+    return address
 
 
 def test_dask_worker_killed_mid_run_still_equals_serial(serial, tmp_path):
@@ -195,34 +218,28 @@ def test_dask_worker_killed_mid_run_still_equals_serial(serial, tmp_path):
 
     import psutil
 
-    address, procs = _dask_cluster(tmp_path, 2)
-    victim = procs[1]
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    try:
+    with _dask_cluster(tmp_path, 2) as (address, procs):
+        victim = procs[1]
         cmd = [*k4run_command(), str(OPTIONS / "gun_digitize.py"), "-n", str(N), "--IOSvc.Output=killed.root"]
         cmd += ["--executor", "dask", "--scheduler", address, "--ncpus", str(N)]  # 8 one-event chunks
         driver = subprocess.Popen(cmd, cwd=run_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        chunk_proc = None
-        for _ in range(600):  # bounded: up to 2 minutes for the victim to start a chunk's k4run
-            children = psutil.Process(victim.pid).children()
-            if children:
-                chunk_proc = children[0]
-                break
-            time.sleep(0.2)
-        assert chunk_proc is not None, "the worker never started a chunk"
-        os.kill(victim.pid, signal.SIGKILL)
-        out, err = driver.communicate(timeout=300)
-    finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        try:
+            chunk_proc = None
+            for _ in range(600):  # bounded: up to 2 minutes for the victim to start a chunk's k4run
+                children = psutil.Process(victim.pid).children()
+                if children:
+                    chunk_proc = children[0]
+                    break
+                time.sleep(0.2)
+            assert chunk_proc is not None, "the worker never started a chunk"
+            os.kill(victim.pid, signal.SIGKILL)
+            out, err = driver.communicate(timeout=300)
+        finally:
+            if driver.poll() is None:  # a failed assertion above: stop the driver too
+                driver.kill()
+                driver.wait()
     assert driver.returncode == 0, f"{out}\n{err}"
     assert "failed, retrying once: its Dask worker died (KilledWorker: " in out, out
     assert psutil.wait_procs([chunk_proc], timeout=30)[1] == []  # the chunk's k4run died with its worker
