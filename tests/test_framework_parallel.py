@@ -3,11 +3,13 @@ a failing chunk is retried once, then reported with its event range, and finishe
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_framework_k4run import OPTIONS, assert_same_events, k4run
+from test_framework_k4run import OPTIONS, assert_same_events, k4run, k4run_command
 
 from k4mlinference.framework import cli
 from k4mlinference.framework.executors import split
@@ -134,3 +136,134 @@ def test_dask_external_scheduler_address_equals_serial(serial, tmp_path):
         )
     assert "2 chunks" in res.stdout
     assert_same_events(serial, tmp_path / "external.root")
+
+
+@contextlib.contextmanager
+def _dask_cluster(tmp_path: Path, n_workers: int) -> Iterator[tuple[str, list]]:
+    """A `dask scheduler` and `n_workers` single-thread `dask worker` processes (no nanny, so a
+    SIGKILL really loses the worker), all on 127.0.0.1. Yields the address and the processes,
+    which are stopped on exit whatever happened (SIGTERM, then SIGKILL after 30 s)."""
+    import os
+    import subprocess
+    import sys
+
+    # allowed-failures 0: the scheduler gives up on a chunk at its first dead worker and the client
+    # gets a KilledWorker, so the test goes through our retry (with the default, Dask reschedules alone)
+    # TMPDIR: the chunk folder a killed worker cannot remove stays under the test's own folder
+    (tmp_path / "workertmp").mkdir()
+    env = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0", TMPDIR=str(tmp_path / "workertmp"))
+    sfile = tmp_path / "scheduler.json"
+    dask = [sys.executable, "-m", "dask"]
+    procs = []
+    try:
+        yield _start_dask(dask, env, sfile, tmp_path, n_workers, procs), procs
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def _start_dask(dask: list[str], env: dict, sfile: Path, tmp_path: Path, n_workers: int, procs: list) -> str:
+    """Start the scheduler and workers (appended to `procs` as they start); returns the address."""
+    import json
+    import subprocess
+    import time
+
+    procs.append(
+        subprocess.Popen(
+            [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", sfile],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    )
+    address = ""
+    for _ in range(600):  # bounded wait (2 minutes, the machine may be busy) for the scheduler file
+        try:
+            address = json.loads(sfile.read_text())["address"]
+            break
+        except (OSError, ValueError, KeyError):
+            time.sleep(0.2)
+    assert address, "the dask scheduler did not start"
+    for _ in range(n_workers):
+        procs.append(
+            subprocess.Popen(
+                [*dask, "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny", "--no-dashboard"],
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    from distributed import Client
+
+    with Client(address, timeout=60) as client:
+        client.wait_for_workers(n_workers, timeout=120)
+    return address
+
+
+def test_dask_worker_killed_mid_run_still_equals_serial(serial, tmp_path):
+    """A worker SIGKILLed while it runs a chunk: its chunks come back as KilledWorker, are retried on the
+    other worker, and the merged output still equals the serial run; the dead worker's k4run dies too."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    import psutil
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    with _dask_cluster(tmp_path, 2) as (address, procs):
+        victim = procs[1]
+        cmd = [*k4run_command(), str(OPTIONS / "gun_digitize.py"), "-n", str(N), "--IOSvc.Output=killed.root"]
+        cmd += ["--executor", "dask", "--scheduler", address, "--ncpus", str(N)]  # 8 one-event chunks
+        driver = subprocess.Popen(cmd, cwd=run_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            chunk_proc = None
+            for _ in range(600):  # bounded: up to 2 minutes for the victim to start a chunk's k4run
+                children = psutil.Process(victim.pid).children()
+                if children:
+                    chunk_proc = children[0]
+                    break
+                time.sleep(0.2)
+            assert chunk_proc is not None, "the worker never started a chunk"
+            os.kill(victim.pid, signal.SIGKILL)
+            out, err = driver.communicate(timeout=300)
+        finally:
+            if driver.poll() is None:  # a failed assertion above: stop the driver too
+                driver.kill()
+                driver.wait()
+    assert driver.returncode == 0, f"{out}\n{err}"
+    assert "failed, retrying once: its Dask worker died (KilledWorker: " in out, out
+    assert psutil.wait_procs([chunk_proc], timeout=30)[1] == []  # the chunk's k4run died with its worker
+    assert sorted(p.name for p in run_dir.iterdir()) == ["killed.root"], out
+    assert_same_events(serial, run_dir / "killed.root")
+
+
+def test_dask_shared_dir_chunks_write_there_and_equal_serial(serial, tmp_path):
+    """--shared-dir: chunks write their outputs straight into the declared folder (no bytes shipped back)."""
+    shared, run_dir = tmp_path / "shared", tmp_path / "run"
+    shared.mkdir()
+    run_dir.mkdir()
+    args = [str(OPTIONS / "gun_digitize.py"), "-n", str(N), "--IOSvc.Output=sd.root", "--executor", "dask"]
+    res = k4run(*args, "--ncpus", "2", "--shared-dir", str(shared), cwd=run_dir)
+    assert f"-> {shared / 'sd.chunk000.root'}" in res.stdout and f"-> {shared / 'sd.chunk001.root'}" in res.stdout
+    assert sorted(p.name for p in run_dir.iterdir()) == ["sd.root"]
+    assert list(shared.iterdir()) == []  # chunk outputs removed once merged
+    assert_same_events(serial, run_dir / "sd.root")
+
+
+def test_dask_shared_dir_is_checked_at_start(tmp_path):
+    args = [str(OPTIONS / "gun_digitize.py"), "-n", "2", "--IOSvc.Output=x.root", "--executor", "dask"]
+    res = k4run(*args, "--shared-dir", str(tmp_path / "nope"), cwd=tmp_path, check=False)
+    assert res.returncode == 1
+    assert res.stderr.strip().splitlines()[-1] == f"k4run: error: --shared-dir {tmp_path / 'nope'}: no such folder"
+    res = k4run(*args[:-2], "--ncpus", "2", "--shared-dir", str(tmp_path), cwd=tmp_path, check=False)
+    assert res.returncode == 1 and "--shared-dir is for --executor dask" in res.stderr

@@ -2,6 +2,7 @@
 
     k4run OPTIONS.py [MORE.py] [-n N] [--Alg.Prop=value | --Alg.Prop v1 v2 | --Prop.Alg value]
           [--dry-run] [--ncpus N] [--executor local|dask] [--scheduler ADDRESS]
+          [--shared-dir PATH]
     k4run --list            # algorithms with their properties and docs
 
 The options files run with shim modules (Gaudi.Configuration, Configurables, k4FWCore,
@@ -33,7 +34,7 @@ from k4mlinference.framework.properties import Property, PropertyError, suggest
 
 SHIMS = Path(__file__).resolve().parent / "shims"
 _SHIM_MODULES = ("Gaudi", "Configurables", "k4FWCore")
-_TOOL_OPTIONS = {"--ncpus", "--executor", "--scheduler", "--worker-report", "--config-options"}
+_TOOL_OPTIONS = {"--ncpus", "--executor", "--scheduler", "--shared-dir", "--worker-report", "--config-options"}
 
 
 class UsageError(Exception):
@@ -81,6 +82,9 @@ def _base_parser(
     g.add_argument("--ncpus", type=int, default=1, help="split the events over N worker processes")
     g.add_argument("--executor", default="local", choices=["local", "dask"], help="where chunks run")
     g.add_argument("--scheduler", default=None, help="Dask scheduler address (default: a LocalCluster)")
+    g.add_argument(
+        "--shared-dir", default="", metavar="PATH", help="Dask: chunks write here (a folder all workers see)"
+    )
     g.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar (default: on a TTY)"
     )
@@ -381,7 +385,7 @@ def _run_parallel(application: Any, files: list[str], rest: list[str], args: arg
     output = io.get_property("Output")
     argv = [os.path.abspath(f) for f in files] + _strip_tool_options(rest)
     t0 = time.perf_counter()
-    with make_executor(args.executor, args.ncpus, args.scheduler) as ex:
+    with make_executor(args.executor, args.ncpus, args.scheduler, args.shared_dir) as ex:
         n_chunks = args.ncpus if args.ncpus > 1 or args.scheduler is None else ex.workers
         res = run_chunks(
             ex,

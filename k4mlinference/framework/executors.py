@@ -52,6 +52,7 @@ class Chunk:
     # its output file and log back in the report
     ship: bool = False
     files: dict[str, str] = field(default_factory=dict)
+    shared: bool = False  # shipped, but `output` is on a folder every worker sees: written there, not sent back
 
     @property
     def range_text(self) -> str:
@@ -141,11 +142,13 @@ def _run_shipped(chunk: Chunk) -> dict:
     try:
         for name, text in chunk.files.items():
             Path(work, name).write_text(text)
+        if chunk.shared and not os.path.isdir(Path(chunk.output).parent):
+            raise ChunkError(f"shared folder {Path(chunk.output).parent} is not visible on {os.uname().nodename}")
         local = Chunk(
             chunk.index,
             chunk.first,
             chunk.count,
-            os.path.join(work, Path(chunk.output).name) if chunk.output else "",
+            chunk.output if chunk.shared else os.path.join(work, Path(chunk.output).name) if chunk.output else "",
             os.path.join(work, "chunk.log"),
             list(chunk.argv),
             work,
@@ -157,15 +160,16 @@ def _run_shipped(chunk: Chunk) -> dict:
         except ChunkError as exc:
             tail = Path(local.log).read_text(errors="replace")[-2000:] if os.path.exists(local.log) else ""
             raise ChunkError(f"{str(exc).split(' (log:')[0]} on {os.uname().nodename}; log tail:\n{tail}") from None
-        if local.output:
+        if local.output and not chunk.shared:
             out["output_bytes"] = base64.b64encode(Path(local.output).read_bytes()).decode()
         return out
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _ship(chunks: list[Chunk], argv: list[str], config_file: str) -> None:
-    """Turn driver-local chunks into shipped ones: options files by content, relative names only."""
+def _ship(chunks: list[Chunk], argv: list[str], config_file: str, shared_dir: str = "") -> None:
+    """Turn driver-local chunks into shipped ones: options files by content, relative names only;
+    with `shared_dir`, each chunk's output goes there (the only path workers and driver share)."""
     files, args = {}, []
     for a in argv:
         if os.path.isfile(a) and a.endswith(".py"):
@@ -179,6 +183,8 @@ def _ship(chunks: list[Chunk], argv: list[str], config_file: str) -> None:
     for c in chunks:
         c.ship, c.files, c.argv, c.cwd = True, files, list(args), ""
         c.config_file = "options.json" if config_file else ""
+        if shared_dir and c.output:
+            c.output, c.shared = os.path.join(shared_dir, Path(c.output).name), True
 
 
 # ------------------------------------------------------------------ executors
@@ -187,6 +193,7 @@ class Executor(ABC):
 
     name = "executor"
     workers = 1
+    shared_dir = ""  # Dask: a folder the driver and every worker see, where chunks write their outputs
 
     @abstractmethod
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any]]: ...
@@ -238,14 +245,16 @@ class DaskExecutor(Executor):
 
     Anything `distributed.Client` accepts works as the address (a dask-jobqueue cluster's
     scheduler too). Chunks are plain dicts and `run_chunk` is importable, so workers only need
-    this package.
+    this package. Outputs come back as bytes in the task result, unless `shared_dir` names a
+    folder every worker can write (checked here, before any worker starts).
     """
 
     name = "dask"
 
-    def __init__(self, scheduler: str | None = None, workers: int = 2) -> None:
+    def __init__(self, scheduler: str | None = None, workers: int = 2, shared_dir: str = "") -> None:
         from distributed import Client, LocalCluster
 
+        self.shared_dir = check_shared_dir(shared_dir) if shared_dir else ""
         self._cluster = None
         if scheduler:
             self._client = Client(scheduler)
@@ -262,6 +271,7 @@ class DaskExecutor(Executor):
             self.workers = max(1, int(workers))
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        from distributed import KilledWorker
         from distributed import as_completed as dask_completed
 
         items = list(items)
@@ -272,6 +282,8 @@ class DaskExecutor(Executor):
         for fut in dask_completed(list(futures)):
             try:
                 yield futures[fut], fut.result()
+            except KilledWorker as exc:  # the worker died under the chunk: retried like any failed chunk
+                yield futures[fut], ChunkError(f"its Dask worker died (KilledWorker: {exc})")
             except Exception as exc:
                 yield futures[fut], exc
 
@@ -281,9 +293,28 @@ class DaskExecutor(Executor):
             self._cluster.close()
 
 
-def make_executor(kind: str, ncpus: int, scheduler: str | None = None) -> Executor:
+def check_shared_dir(path: str) -> str:
+    """The absolute path of a user-declared shared folder, or a ConfigurationError naming it."""
+    from k4mlinference.framework.component import ConfigurationError
+
+    folder = os.path.abspath(path)
+    if not os.path.isdir(folder):
+        raise ConfigurationError(f"--shared-dir {folder}: no such folder")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".k4run-write-test-"):
+            pass
+    except OSError as exc:
+        raise ConfigurationError(f"--shared-dir {folder}: not writable ({exc.strerror})") from None
+    return folder
+
+
+def make_executor(kind: str, ncpus: int, scheduler: str | None = None, shared_dir: str = "") -> Executor:
     if kind == "dask":
-        return DaskExecutor(scheduler, ncpus)
+        return DaskExecutor(scheduler, ncpus, shared_dir)
+    if shared_dir:
+        from k4mlinference.framework.component import ConfigurationError
+
+        raise ConfigurationError("--shared-dir is for --executor dask (local chunks write next to the output)")
     if kind in ("local", "processes", "futures"):
         return ProcessesExecutor(ncpus) if ncpus > 1 else SerialExecutor()
     if kind in ("serial", "iterative"):
@@ -339,7 +370,7 @@ def run_chunks(
         stem = Path(out).with_suffix("") if out else logdir / f"chunk{i:03d}"
         chunks.append(Chunk(i, f, c, out, str(stem) + ".log", list(argv), cwd, iosvc, config_file))
     if executor.name == "dask":  # a worker may be on another machine: ship inputs, bring outputs home
-        _ship(chunks, argv, config_file)
+        _ship(chunks, argv, config_file, executor.shared_dir)
     messages.emit(
         "Executor",
         messages.INFO,
