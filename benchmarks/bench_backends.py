@@ -50,7 +50,7 @@ def _per_event(fn, batches: list[np.ndarray], events: int, repeat: int = 3) -> d
 def in_loop(onnx: Path, x: np.ndarray, events: int, k: int) -> dict:
     from k4mlinference.edm import tensor
     from k4mlinference.framework import Output, Producer, run
-    from k4mlinference.framework.component import REGISTRY
+    from k4mlinference.framework.component import CONFIGURED
     from k4mlinference.inference.algorithm import MLInference
 
     class Rows(Producer):
@@ -61,7 +61,7 @@ def in_loop(onnx: Path, x: np.ndarray, events: int, k: int) -> dict:
             return tensor.from_array(x[i * ROWS_PER_EVENT : (i + 1) * ROWS_PER_EVENT])
 
     def once(with_ml: bool) -> tuple[float, float, float]:
-        REGISTRY.clear()
+        CONFIGURED.clear()
         algs = [Rows("Rows")]
         if with_ml:
             algs.append(
@@ -75,7 +75,7 @@ def in_loop(onnx: Path, x: np.ndarray, events: int, k: int) -> dict:
                 )  # fmt: skip
             )
         run(algs, evt_max=min(events, 300))  # warm-up
-        REGISTRY.clear()
+        CONFIGURED.clear()
         algs = [type(a)(a.name, **a.property_values()) for a in algs]
         c0 = time.process_time()
         res = run(algs, evt_max=events)

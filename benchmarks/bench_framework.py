@@ -89,15 +89,15 @@ def _clock(fn) -> tuple[float, float]:
 def time_chain(make_alg, k: int, events: int, repeat: int = 3) -> tuple[float, float]:
     """Best-of-`repeat` (CPU, wall) seconds for `events` events of source + k algorithms."""
     from k4mlinference.framework import run
-    from k4mlinference.framework.component import REGISTRY
+    from k4mlinference.framework.component import CONFIGURED
 
     source_cls = _classes()[0]
     best = (float("inf"), float("inf"))
     for _ in range(repeat):
-        REGISTRY.clear()
+        CONFIGURED.clear()
         algs = [source_cls("Source")] + [make_alg(f"T{i}", OutputCollection=f"Out{i}") for i in range(k)]
         run(algs, evt_max=min(50, events))  # warm-up: JIT, first-call costs
-        REGISTRY.clear()
+        CONFIGURED.clear()
         algs = [source_cls("Source")] + [make_alg(f"T{i}", OutputCollection=f"Out{i}") for i in range(k)]
         got = _clock(lambda algs=algs: run(algs, evt_max=events))
         best = (min(best[0], got[0]), min(best[1], got[1]))
@@ -155,13 +155,13 @@ def producer_tensor(events: int) -> dict:
     from k4mlinference import edm
     from k4mlinference.edm import tensor
     from k4mlinference.framework import run
-    from k4mlinference.framework.component import REGISTRY
+    from k4mlinference.framework.component import CONFIGURED
 
     _, _, tensor_source = _classes()
     a = np.zeros((5, 11), np.float32)
-    REGISTRY.clear()
+    CONFIGURED.clear()
     run([tensor_source("Warm")], evt_max=50)
-    REGISTRY.clear()
+    CONFIGURED.clear()
     res = run([tensor_source("Tensors")], evt_max=events)
     step = res.timing["Tensors"]
     c = tensor.from_array(a)

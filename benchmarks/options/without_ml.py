@@ -2,10 +2,10 @@
 #   k4run options/calo_pid_inference.py benchmarks/options/without_ml.py
 # Removes the ML step (every MLInference) and the algorithms that consume its outputs, directly or not,
 # so that the chain runs without the model: the cost of the ML step is the difference.
-from k4mlinference.framework.component import REGISTRY
+from k4mlinference.framework.component import CONFIGURED
 from k4mlinference.inference.algorithm import MLInference
 
-app = REGISTRY.get("ApplicationMgr")
+app = CONFIGURED.get("ApplicationMgr")
 algs = list(app.TopAlg)
 removed = [a for a in algs if isinstance(a, MLInference)]
 lost = {n for a in removed for n in a.output_names()}
