@@ -28,6 +28,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from k4mlinference.datamodel import generator
 from k4mlinference.datamodel.model import Datamodel, load_builtin_datamodels
@@ -209,6 +210,35 @@ def compile_dictionary(
     return lib
 
 
+NATIVE_SOURCES = REPO_CPP.parent / "src"
+NATIVE_FLAGS = ["-std=c++17", "-O2", "-fPIC", "-shared"]
+
+
+def native_library(name: str, defines: dict[str, Any]) -> Path:
+    """`cpp/src/<name>.cpp` compiled against the builtin datamodel's headers into a cached shared library.
+
+    For helpers that Python calls through C entry points (ctypes): compiled by the system compiler once per
+    machine (keyed by the source, the headers it is built against, the defines and the compiler), so no
+    process parses or JIT-compiles them. Loads the builtin datamodel first (its headers and library)."""
+    load_builtin()
+    source = NATIVE_SOURCES / f"{name}.cpp"
+    inc = _STATE.include_dirs[0]
+    flags = [*NATIVE_FLAGS, *(f"-D{k}={v}" for k, v in sorted(defines.items()))]
+    cxx = os.environ.get("CXX", "g++")
+    key = build_key(source.read_text(), inc.parent.name, cxx, *flags)  # builtin-<key>: the headers' own hash
+    build = cache_root() / "native"
+    lib = build / f"lib{name}_{key}.so"
+    with locked(build / f"{name}_{key}.lock"):
+        if not lib.exists():
+            tmp = lib.with_name(f".{lib.name}.{os.getpid()}")
+            try:
+                _run([cxx, *flags, f"-I{inc}", str(source), "-o", str(tmp)], build)
+                os.replace(tmp, lib)
+            finally:
+                tmp.unlink(missing_ok=True)
+    return lib
+
+
 class LoadedDatamodels:
     """What has been compiled and loaded into this process."""
 
@@ -320,4 +350,7 @@ def include_dirs() -> list[Path]:
 if __name__ == "__main__":  # `python -m k4mlinference.edm.loader`: warm the cache
     t = time.perf_counter()
     load_builtin()
+    from k4mlinference.edm.tensor import NATIVE_DEFINES
+
+    native_library("tensor_ops", NATIVE_DEFINES)  # the Tensor helpers' library, compiled once per machine
     print(f"datamodels loaded in {time.perf_counter() - t:.2f} s: {', '.join(_STATE.datamodels)}", file=sys.stderr)

@@ -11,7 +11,8 @@ For one Tensor (use cases, tests):
 - `as_array(coll, index=0)` / `as_torch(coll, index=0)`: a view of the collection's memory (no copy),
   registered so that the collection refuses to grow while the view lives (see `edm.views`).
 
-For the inference engine, one C++ call per block of events (JIT-compiled once per process), each
+For the inference engine, one C++ call per block of events (cpp/src/tensor_ops.cpp, compiled once per
+machine and called through C entry points), each
 working on tensor 0 of every collection (EICrecon's one-Tensor-per-event convention):
 
 - `describe(coll)` / `describe_many(colls)`: element type, shape and data address, validated;
@@ -25,7 +26,9 @@ working on tensor 0 of every collection (EICrecon's one-Tensor-per-event convent
 
 from __future__ import annotations
 
+import ctypes
 import threading
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -83,124 +86,30 @@ def storable(array: Any) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------- C++ helpers
-_CPP = r"""
-#include <cstring>
-#include <cstdint>
-#include <vector>
-namespace k4ml_tensor {
-using TC = edm4eic::TensorCollection;
-constexpr int kFloat = @FLOAT@, kInt64 = @INT64@;
-// out: [status, elementType, rank, n_values, data address, shape...]; status 0 ok, 1 no tensor at index,
-// 2 rank above max_rank, 3 unsupported element type, 4 size does not match the shape
-inline void describe(std::intptr_t addr, std::size_t index, std::intptr_t out_addr, int max_rank) {
-  std::int64_t* out = reinterpret_cast<std::int64_t*>(out_addr);
-  const TC& c = *reinterpret_cast<const TC*>(addr);
-  out[0] = 0;
-  if (index >= c.m_data.size()) { out[0] = 1; return; }
-  const auto& d = c.m_data[index];
-  const int rank = static_cast<int>(d.shape_end - d.shape_begin);
-  out[1] = d.elementType; out[2] = rank;
-  if (rank > max_rank) { out[0] = 2; return; }
-  std::int64_t expect = 1;
-  for (int k = 0; k < rank; ++k) { out[5 + k] = c.m_vec_shape[d.shape_begin + k]; expect *= out[5 + k]; }
-  if (d.elementType == kFloat) {
-    out[3] = d.floatData_end - d.floatData_begin;
-    out[4] = reinterpret_cast<std::intptr_t>(c.m_vec_floatData.data() + d.floatData_begin);
-  } else if (d.elementType == kInt64) {
-    out[3] = d.int64Data_end - d.int64Data_begin;
-    out[4] = reinterpret_cast<std::intptr_t>(c.m_vec_int64Data.data() + d.int64Data_begin);
-  } else { out[0] = 3; return; }
-  if (out[3] != expect) out[0] = 4;
+# cpp/src/tensor_ops.cpp, compiled once per machine (edm.loader.native_library) and called through its C entry
+# points: one call per block of events, and nothing for cling to parse or JIT in any process.
+NATIVE_DEFINES = {"K4ML_FLOAT": FLOAT, "K4ML_INT64": INT64, "K4ML_MAX_RANK": MAX_RANK}  # the rule, for C++
+_P, _Z, _I, _L = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int64
+_SIGNATURES = {
+    "describe": (None, [_P, _Z, _P]),
+    "describe_many": (None, [_P, _Z, _P]),
+    "gather": (None, [_P, _P, _Z, _P]),
+    "emplace": (_P, [_P, _I, _P, _I]),
+    "scatter": (None, [_P, _Z, _I, _P, _P, _I, _P, _L]),
+    "scatter_new": (None, [_P, _Z, _I, _P, _P, _I, _P, _L]),
 }
-// Describe tensor 0 of n collections; out is n rows of (5 + max_rank) int64.
-inline void describe_many(std::intptr_t addrs_addr, std::size_t n, std::intptr_t out_addr, int max_rank) {
-  const std::int64_t* addrs = reinterpret_cast<const std::int64_t*>(addrs_addr);
-  for (std::size_t i = 0; i < n; ++i)
-    describe(static_cast<std::intptr_t>(addrs[i]), 0, out_addr + i * (5 + max_rank) * sizeof(std::int64_t), max_rank);
-}
-// Copy n blocks (address, bytes) one after the other into dst.
-inline void gather(std::intptr_t srcs_addr, std::intptr_t nbytes_addr, std::size_t n, std::intptr_t dst) {
-  const std::int64_t* srcs = reinterpret_cast<const std::int64_t*>(srcs_addr);
-  const std::int64_t* nbytes = reinterpret_cast<const std::int64_t*>(nbytes_addr);
-  char* p = reinterpret_cast<char*>(dst);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (nbytes[i]) std::memcpy(p, reinterpret_cast<const void*>(srcs[i]), nbytes[i]);
-    p += nbytes[i];
-  }
-}
-// Append one tensor (etype, shape) to the collection, its data zero-initialised; return its data address.
-inline std::intptr_t emplace_raw(std::intptr_t addr, int etype, const std::int64_t* shape, int rank) {
-  TC& c = *reinterpret_cast<TC*>(addr);
-  edm4eic::TensorData d{};
-  d.elementType = etype;
-  std::int64_t n = 1;
-  for (int k = 0; k < rank; ++k) n *= shape[k];
-  d.shape_begin = c.m_vec_shape.size();
-  c.m_vec_shape.insert(c.m_vec_shape.end(), shape, shape + rank);
-  d.shape_end = c.m_vec_shape.size();
-  d.floatData_begin = d.floatData_end = c.m_vec_floatData.size();
-  d.int64Data_begin = d.int64Data_end = c.m_vec_int64Data.size();
-  std::intptr_t data = 0;
-  if (etype == kFloat) {
-    c.m_vec_floatData.resize(c.m_vec_floatData.size() + n);
-    d.floatData_end = c.m_vec_floatData.size();
-    data = reinterpret_cast<std::intptr_t>(c.m_vec_floatData.data() + d.floatData_begin);
-  } else {
-    c.m_vec_int64Data.resize(c.m_vec_int64Data.size() + n);
-    d.int64Data_end = c.m_vec_int64Data.size();
-    data = reinterpret_cast<std::intptr_t>(c.m_vec_int64Data.data() + d.int64Data_begin);
-  }
-  c.m_data.push_back(d);
-  return data;
-}
-inline std::intptr_t emplace(std::intptr_t addr, int etype, std::intptr_t shape_addr, int rank) {
-  return emplace_raw(addr, etype, reinterpret_cast<const std::int64_t*>(shape_addr), rank);
-}
-// For each collection i: append a tensor of shape (rows[i], inner...) filled from consecutive rows of src.
-inline void scatter(std::intptr_t addrs_addr, std::size_t n, int etype, std::intptr_t rows_addr,
-                    std::intptr_t inner_addr, int inner_rank, std::intptr_t src, std::int64_t itemsize) {
-  const std::int64_t* addrs = reinterpret_cast<const std::int64_t*>(addrs_addr);
-  const std::int64_t* rows = reinterpret_cast<const std::int64_t*>(rows_addr);
-  const std::int64_t* inner = reinterpret_cast<const std::int64_t*>(inner_addr);
-  std::int64_t row_values = 1;
-  for (int k = 0; k < inner_rank; ++k) row_values *= inner[k];
-  std::int64_t shape[@MAX_RANK@ + 1];
-  for (int k = 0; k < inner_rank; ++k) shape[k + 1] = inner[k];
-  const char* p = reinterpret_cast<const char*>(src);
-  for (std::size_t i = 0; i < n; ++i) {
-    shape[0] = rows[i];
-    const std::int64_t nbytes = rows[i] * row_values * itemsize;
-    std::intptr_t dst = emplace_raw(static_cast<std::intptr_t>(addrs[i]), etype, shape, inner_rank + 1);
-    if (nbytes) std::memcpy(reinterpret_cast<void*>(dst), p, nbytes);
-    p += nbytes;
-  }
-}
-// n new collections, collection i holding the next rows[i] rows of src (the caller takes ownership).
-inline std::vector<TC*> scatter_new(std::size_t n, int etype, std::intptr_t rows_addr, std::intptr_t inner_addr,
-                                    int inner_rank, std::intptr_t src, std::int64_t itemsize) {
-  std::vector<TC*> out;
-  std::vector<std::int64_t> addrs;
-  out.reserve(n);
-  addrs.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(new TC());
-    addrs.push_back(reinterpret_cast<std::int64_t>(out.back()));
-  }
-  scatter(reinterpret_cast<std::intptr_t>(addrs.data()), n, etype, rows_addr, inner_addr, inner_rank, src, itemsize);
-  return out;
-}
-}
-"""
 
 _lock = threading.Lock()
 _ns: Any = None
 _addressof: Any = None
+_bind: Any = None
 _TC: Any = None
 
 
 def _cpp() -> Any:
-    """The JIT-compiled helpers (compiled once per process, after the EDM is loaded)."""
-    global _ns, _addressof, _TC
+    """The compiled helpers (built on first use on a machine, then loaded from the cache), as a namespace of
+    ctypes functions; loads the EDM first."""
+    global _ns, _addressof, _bind, _TC
     if _ns is None:
         with _lock:
             if _ns is None:
@@ -208,13 +117,20 @@ def _cpp() -> Any:
                 import cppyy.ll
 
                 from k4mlinference import edm
+                from k4mlinference.edm import loader
 
                 edm.load()
-                code = _CPP.replace("@FLOAT@", str(FLOAT)).replace("@INT64@", str(INT64))
-                cppyy.cppdef(code.replace("@MAX_RANK@", str(MAX_RANK)))
+                path = loader.native_library("tensor_ops", NATIVE_DEFINES)
+                lib = ctypes.CDLL(str(path))
+                fns = {}
+                for name, (res, args) in _SIGNATURES.items():
+                    f = getattr(lib, f"k4ml_tensor_{name}")
+                    f.restype, f.argtypes = res, args
+                    fns[name] = f
                 _addressof = cppyy.ll.addressof
+                _bind = cppyy.bind_object
                 _TC = cppyy.gbl.edm4eic.TensorCollection
-                _ns = cppyy.gbl.k4ml_tensor
+                _ns = SimpleNamespace(**fns)
     return _ns
 
 
@@ -302,7 +218,7 @@ def describe(coll: Any, what: str = "Tensor collection", index: int = 0) -> tupl
     """(elementType, shape, data address) of tensor `index` of `coll`; TensorError naming `what` if unusable."""
     ns = _ns if _ns is not None else _cpp()
     out, ptr = _scratch()
-    ns.describe(_addressof(coll), index, ptr, MAX_RANK)
+    ns.describe(_addressof(coll), index, ptr)
     row = out.tolist()
     if row[STATUS]:
         check(out, what, index)
@@ -321,7 +237,7 @@ def describe_many(colls: list[Any]) -> np.ndarray:
     addrs = addresses(colls)
     out = np.empty((len(colls), SHAPE + MAX_RANK), np.int64)
     if len(colls):
-        ns.describe_many(addrs.ctypes.data, len(colls), out.ctypes.data, MAX_RANK)
+        ns.describe_many(addrs.ctypes.data, len(colls), out.ctypes.data)
     return out
 
 
@@ -344,7 +260,7 @@ def emplace(coll: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     ns = _ns if _ns is not None else _cpp()
     etype = _BY_DTYPE.get(dtype) or element_type_of(dtype)
     shp = np.array(shape, np.int64)
-    addr = ns.emplace(_addressof(coll), etype, shp.ctypes.data, shp.size)
+    addr = ns.emplace(_addressof(coll), etype, shp.ctypes.data, shp.size) or 0
     return array_at(addr, etype, tuple(shp.tolist()))
 
 
@@ -358,7 +274,7 @@ def _row_blocks(src: np.ndarray, rows: np.ndarray) -> tuple[tuple[Any, ...], tup
     if int(rows.sum()) != n_rows:
         raise TensorError(f"scatter: {int(rows.sum())} rows requested, the batch has {n_rows}")
     inner = np.asarray(src.shape[1:], np.int64)
-    args = (etype, rows.ctypes.data, inner.ctypes.data if len(inner) else 0, len(inner), src.ctypes.data)
+    args = (etype, rows.ctypes.data, inner.ctypes.data if len(inner) else None, len(inner), src.ctypes.data)
     return (*args, src.dtype.itemsize), (src, rows, inner)
 
 
@@ -376,11 +292,14 @@ def scatter(colls: list[Any], src: np.ndarray, rows: np.ndarray) -> None:
 def scatter_new(src: np.ndarray, rows: np.ndarray) -> list[Any]:
     """len(rows) new collections, collection i holding the next rows[i] rows of `src` as its tensor.
 
-    The collections are made and filled in one C++ call (what the engine does per output per block)."""
+    The collections are made and filled in one C++ call (what the engine does per output per block); Python
+    takes them over (binding a proxy to an address costs a tenth of making the collection from Python)."""
     ns = _cpp()
     args, held = _row_blocks(src, rows)
-    colls = list(ns.scatter_new(len(rows), *args))
+    addrs = np.empty(len(rows), np.int64)
+    ns.scatter_new(addrs.ctypes.data, len(rows), *args)
     del held
+    colls = [_bind(a, _TC) for a in addrs.tolist()]
     for c in colls:
         c.__python_owns__ = True  # made with new in C++: Python deletes them like collections it made
     return colls

@@ -108,16 +108,23 @@ class MLInference(MultiTransformer):
         if not hasattr(self, "engine"):
             self.initialize()
         numbers = self.event_numbers if len(self.event_numbers) == len(events) else None
+        n_in = len(self.InputCollections)
+        for ev in events:  # the event loop always passes n_in collections; a direct caller may not
+            if len(ev[0]) != n_in:
+                raise ModelError(f"{self.name}: {len(ev[0])} input collection(s) given, InputCollections has {n_in}")
+        by_input = [[ev[0][j] for ev in events] for j in range(n_in)]
         try:
-            outs = self.engine.run_collections([list(ev[0]) for ev in events], numbers)
+            by_output = self.engine.run_columns(by_input, numbers)
         except Exception as e:
             # the event loop reports `event_number`: make it the event the error is about, not the block's first
             if numbers is not None and getattr(e, "event", None) is not None:
                 self.event_number = e.event
             raise
-        if outs and len(outs[0]) != len(self.OutputCollections):  # torch/python models tell only when run
+        if events and len(by_output) != len(self.OutputCollections):  # torch/python models tell only when run
             raise ModelError(
-                f"{self.name}: model {self.ModelPath} returned {len(outs[0])} output(s) {self.model.output_names} "
+                f"{self.name}: model {self.ModelPath} returned {len(by_output)} output(s) {self.model.output_names} "
                 f"but {len(self.OutputCollections)} OutputCollections are configured {list(self.OutputCollections)}"
             )
-        return [(o,) for o in outs]
+        if len(by_output) == 1:
+            return [([c],) for c in by_output[0]]
+        return [(list(per_event),) for per_event in zip(*by_output)]

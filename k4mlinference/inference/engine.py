@@ -204,45 +204,59 @@ class InferenceEngine:
         input Tensor collections (one per model input, in model order; tensor 0 of each is used).
         `event_numbers`: the events' global numbers, which errors name (default: their positions); an
         error about one event carries its number as `.event`."""
-        if not events:
-            return []
-        numbers = _numbers(event_numbers, len(events))
-        if len(events) <= self.batch_size or self.batch_size <= 0:  # the event loop's usual call: one block
-            return self._run_collection_chunk(events, numbers)
+        names = self.model.input_names
+        for i, e in enumerate(events):
+            if len(e) != len(names):
+                n = _numbers(event_numbers, len(events))[i]
+                raise _at(
+                    ModelInputError(
+                        f"model {self.model.name}: event {n} gives {len(e)} input Tensor collection(s) "
+                        f"but the model has {len(names)} input(s) {names}"
+                    ),
+                    n,
+                )
+        by_input = [[e[j] for e in events] for j in range(len(names))]
+        return [list(per_event) for per_event in zip(*self.run_columns(by_input, event_numbers))]
+
+    def run_columns(self, by_input: list[list[Any]], event_numbers: list[int] | None = None) -> list[list[Any]]:
+        """`run_collections` by column, as the event loop holds a block: `by_input[j][i]` is input j's
+        collection in event i; returns `by_output[k][i]`, output k's new collection for event i. No
+        per-event Python work besides handing over the output collections."""
+        n_events = len(by_input[0]) if by_input else 0
+        if not n_events:
+            return [[] for _ in self.model.output_names]
+        numbers = _numbers(event_numbers, n_events)
+        if n_events <= self.batch_size or self.batch_size <= 0:  # the event loop's usual call: one block
+            return self._run_column_chunk(by_input, numbers)
         outs: list[list[Any]] = []
-        for a, b in self._chunks(len(events)):
-            outs.extend(self._run_collection_chunk(events[a:b], numbers[a:b]))
+        for a, b in self._chunks(n_events):
+            part = self._run_column_chunk([col[a:b] for col in by_input], numbers[a:b])
+            outs = part if not outs else [o + p for o, p in zip(outs, part)]
         return outs
 
-    def _run_collection_chunk(self, events: list[list[Any]], numbers: list[int]) -> list[list[Any]]:
+    def _run_column_chunk(self, by_input: list[list[Any]], numbers: list[int]) -> list[list[Any]]:
         names = self.model.input_names
-        counts = set(map(len, events))
-        if counts != {len(names)}:
-            i = next(i for i, e in enumerate(events) if len(e) != len(names))
-            raise _at(
-                ModelInputError(
-                    f"model {self.model.name}: event {numbers[i]} gives {len(events[i])} input Tensor collection(s) "
-                    f"but the model has {len(names)} input(s) {names}"
-                ),
-                numbers[i],
+        if len(by_input) != len(names):
+            raise ModelInputError(
+                f"model {self.model.name}: {len(by_input)} input Tensor collection(s) per event but the model has "
+                f"{len(names)} input(s) {names}"
             )
-        if len(events) == 1:
-            return [self._run_single_collections(events[0], numbers[0])]
-        infos = [self._describe_input(name, [e[j] for e in events], numbers) for j, name in enumerate(names)]
+        if len(numbers) == 1:
+            return [[c] for c in self._run_single_collections([col[0] for col in by_input], numbers[0])]
+        infos = [self._describe_input(name, col, numbers) for name, col in zip(names, by_input)]
         rows_by_input = np.stack([info[:, tensor.SHAPE] for info in infos])  # [n_in, n_events]
         if not (rows_by_input == rows_by_input[0]).all():
-            return self._collections_one_by_one(events, numbers, "inputs of one event have different row counts")
+            return self._columns_one_by_one(by_input, numbers, "inputs of one event have different row counts")
         rows = rows_by_input[0]
         feeds = {name: self._gathered(name, info, rows, numbers) for name, info in zip(names, infos)}
         total = int(rows.sum())
         if total:
             res = self._as_numpy(self._call(feeds, locate=_locator(rows, numbers)))
             if any(v is None or v.ndim == 0 or v.shape[0] != total for v in res.values()):
-                return self._collections_one_by_one(events, numbers, "an output does not have the batch axis")
+                return self._columns_one_by_one(by_input, numbers, "an output does not have the batch axis")
         else:
             res = self._empty_outputs(feeds, None)
-        by_output = [tensor.scatter_new(tensor.storable(arr), rows) for arr in res.values()]
-        return [list(per_event) for per_event in zip(*by_output)]
+        return [tensor.scatter_new(tensor.storable(arr), rows) for arr in res.values()]
 
     def _describe_input(self, name: str, colls: list[Any], numbers: list[int]) -> np.ndarray:
         """Validated `tensor.describe_many` rows of one input over the events of a block."""
@@ -289,9 +303,10 @@ class InferenceEngine:
         tensor.gather(info, buf)
         return buf
 
-    def _collections_one_by_one(self, events: list[list[Any]], numbers: list[int], why: str) -> list[list[Any]]:
+    def _columns_one_by_one(self, by_input: list[list[Any]], numbers: list[int], why: str) -> list[list[Any]]:
         self._warn_unsplittable(why)
-        return [self._run_single_collections(e, n) for e, n in zip(events, numbers)]
+        per_event = [self._run_single_collections(list(ev), n) for ev, n in zip(zip(*by_input), numbers)]
+        return [list(col) for col in zip(*per_event)]
 
     def _run_single_collections(self, colls: list[Any], index: int) -> list[Any]:
         """One event: inputs are views of the collections (no copy); outputs written in place when possible."""
