@@ -114,6 +114,13 @@ void k4ml_tensor_scatter(TC* const* colls, std::size_t n, int etype, const std::
   scatter_rows(colls, n, etype, rows, inner, inner_rank, src, itemsize);
 }
 
+// A new collection (the caller takes ownership) holding one zero-filled tensor; its data address into *data.
+TC* k4ml_tensor_new_emplace(int etype, const std::int64_t* shape, int rank, std::intptr_t* data) {
+  TC* coll = new TC();
+  *data = emplace_one(*coll, etype, shape, rank);
+  return coll;
+}
+
 // n new collections (their addresses into out; the caller takes ownership), collection i holding the next
 // rows[i] rows of src.
 void k4ml_tensor_scatter_new(TC** out, std::size_t n, int etype, const std::int64_t* rows, const std::int64_t* inner,

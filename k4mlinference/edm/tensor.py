@@ -20,6 +20,7 @@ working on tensor 0 of every collection (EICrecon's one-Tensor-per-event convent
   use inside one call, while nothing grows the collection);
 - `gather(info, dst)`: tensors of many collections concatenated into one buffer (one memcpy each);
 - `emplace(coll, shape, dtype)`: pre-size an output tensor and return a view a backend writes into;
+  `new_emplaced(shape, dtype)` does it in a new collection;
 - `scatter(colls, src, rows)`: collection i gets the next rows[i] rows of `src` as its tensor;
   `scatter_new(src, rows)` makes those collections in the same C++ call.
 """
@@ -97,6 +98,7 @@ _SIGNATURES = {
     "emplace": (_P, [_P, _I, _P, _I]),
     "scatter": (None, [_P, _Z, _I, _P, _P, _I, _P, _L]),
     "scatter_new": (None, [_P, _Z, _I, _P, _P, _I, _P, _L]),
+    "new_emplace": (_P, [_I, _P, _I, _P]),
 }
 
 _lock = threading.Lock()
@@ -262,6 +264,18 @@ def emplace(coll: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     shp = np.array(shape, np.int64)
     addr = ns.emplace(_addressof(coll), etype, shp.ctypes.data, shp.size) or 0
     return array_at(addr, etype, tuple(shp.tolist()))
+
+
+def new_emplaced(shape: tuple[int, ...], dtype: Any) -> tuple[Any, np.ndarray]:
+    """(a new collection holding one zero-filled tensor of `shape`, a numpy view of that tensor's data), made
+    in one C++ call: what a backend writes one event's output into. Python owns the collection."""
+    ns = _ns if _ns is not None else _cpp()
+    etype = _BY_DTYPE.get(dtype) or element_type_of(dtype)
+    shp = np.array(shape, np.int64)
+    out, ptr = _scratch()
+    coll = _bind(ns.new_emplace(etype, shp.ctypes.data, shp.size, ptr), _TC)
+    coll.__python_owns__ = True  # made with new in C++: Python deletes it like collections it made
+    return coll, array_at(int(out[0]), etype, tuple(shp.tolist()))
 
 
 def _row_blocks(src: np.ndarray, rows: np.ndarray) -> tuple[tuple[Any, ...], tuple[np.ndarray, ...]]:

@@ -350,8 +350,8 @@ class InferenceEngine:
         specs = self.model.outputs
         if shapes is None or any(s.dtype not in tensor.DTYPES.values() for s in specs):
             return None
-        colls = [tensor.empty_collection() for _ in specs]
-        return colls, {s.name: tensor.emplace(c, shapes[s.name], s.dtype) for s, c in zip(specs, colls)}
+        made = [tensor.new_emplaced(shapes[s.name], s.dtype) for s in specs]
+        return [c for c, _ in made], {s.name: view for s, (_, view) in zip(specs, made)}
 
 
 def _numpy_feeds(e: dict[str, Any]) -> dict[str, Any]:

@@ -40,6 +40,9 @@ class Model:
         self.sidecar = sidecar
         self.nan_policy = nan_policy
         self.name = path or backend.name
+        self._validated: set[tuple] = set()  # input signatures whose contract check passed
+        self._validated_for: Any = None
+        self._rows_free = True
         if sidecar is not None and hasattr(backend, "set_specs"):
             ins = sidecar.input_specs or None
             if ins is None and sidecar.input_order and [s.name for s in backend.inputs] != sidecar.input_order:
@@ -89,8 +92,42 @@ class Model:
         return "\n".join(lines)
 
     def check(self, feeds: dict[str, Any], nan_policy: str | None = None, locate: RowLocator | None = None) -> None:
-        """Raise ModelInputError if `feeds` does not fit the contract."""
-        check_inputs(self.name, self.inputs, feeds, nan_policy or self.nan_policy, locate)
+        """Raise ModelInputError if `feeds` does not fit the contract.
+
+        The contract (names, dtypes, shapes) is checked in full once per input signature (dtypes and shapes,
+        without the row count where the contract lets rows vary freely); later calls with the same signature
+        only scan the values for NaN/inf, which change every call."""
+        policy = nan_policy or self.nan_policy
+        specs = self.inputs
+        key = self._signature(feeds, specs)
+        if key is not None and key in self._validated:
+            if policy != "ignore":
+                for name, arr in feeds.items():
+                    if arr.dtype.kind in "fc":
+                        check_finite(self.name, name, arr, policy, "input", locate)
+            return
+        check_inputs(self.name, specs, feeds, policy, locate)
+        if key is not None:
+            if len(self._validated) >= 64:  # bounded: inputs whose inner shapes vary do not grow it
+                self._validated.clear()
+            self._validated.add(key)
+
+    def _signature(self, feeds: dict[str, Any], specs: list[TensorSpec]) -> tuple | None:
+        """What decides the contract check for numpy feeds: names, dtypes and shapes, the row count left out
+        (only whether all inputs agree on it) when no input fixes it and no other axis is named like it."""
+        if specs is not self._validated_for:  # torch/python specs are replaced, not mutated
+            self._validated_for, self._validated = specs, set()
+            later = {d for sp in specs for d in (sp.shape or ())[1:] if isinstance(d, str)}
+            self._rows_free = all(
+                not sp.shape or sp.shape[0] is None or (isinstance(sp.shape[0], str) and sp.shape[0] not in later)
+                for sp in specs
+            )
+        if not all(isinstance(v, np.ndarray) and v.ndim for v in feeds.values()):
+            return None
+        if not self._rows_free:
+            return tuple((k, v.dtype, v.shape) for k, v in feeds.items())
+        rows = {v.shape[0] for v in feeds.values()}
+        return (len(rows) == 1, *((k, v.dtype, v.shape[1:]) for k, v in feeds.items()))
 
     def check_outputs(self, outputs: dict[str, Any], locate: RowLocator | None = None) -> None:
         """Apply `nan_policy` to the floating-point outputs: a model's NaN must not pass unnoticed into
