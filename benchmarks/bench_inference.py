@@ -187,6 +187,45 @@ def bench_event_loop(onnx_path: Path, x_all: np.ndarray, n_events: int, batch_si
     }
 
 
+def _cpu_us(fn, n: int = 4000, repeat: int = 3) -> float:
+    """Best-of-`repeat` CPU microseconds per call of fn()."""
+    best = float("inf")
+    for _ in range(repeat):
+        c0 = time.thread_time()
+        for _ in range(n):
+            fn()
+        best = min(best, time.thread_time() - c0)
+    return best / n * 1e6
+
+
+def per_event_parts(onnx_path: Path, colls: list, sess: Any) -> dict:
+    """What bounds MLInference: the per-event steps it cannot skip, each timed alone (CPU us per call) next to
+    onnxruntime's own `InferenceSession.run` on one event (the BatchSize=1 anchor)."""
+    from k4mlinference.edm import tensor
+    from k4mlinference.inference.model import load_model
+
+    model = load_model(str(onnx_path))
+    coll = colls[0]
+    x = tensor.view(coll)
+    feeds = {"x": x}
+    model.run(feeds)  # confirms the output plan
+    model.check(feeds)  # the contract, once per signature
+    shape = model.backend.planned_output_shapes(feeds)
+    out_name = model.output_names[0]
+    y = np.empty(shape[out_name], np.float32)
+    block = np.zeros((256 * ROWS_PER_EVENT, 2), np.float32)
+    rows = np.full(256, ROWS_PER_EVENT, np.int64)
+    return {
+        "onnxruntime_session_run_one_event": _cpu_us(lambda: sess.run(None, feeds)),
+        "input_view_of_the_collection": _cpu_us(lambda: tensor.view(coll)),
+        "output_collection_made_and_sized": _cpu_us(lambda: tensor.new_emplaced(shape[out_name], np.float32)),
+        "nan_scan_inputs_and_outputs": _cpu_us(lambda: (model.check(feeds), model.check_outputs({out_name: y}))),
+        "backend_run_io_binding_into_buffer": _cpu_us(lambda: model.backend.run(feeds, out={out_name: y})),
+        "per_event_share_of_256_output_collections": _cpu_us(lambda: tensor.scatter_new(block, rows), n=200) / 256,
+        "per_event_share_of_256_input_descriptions": _cpu_us(lambda: tensor.describe_many(colls[:256]), n=200) / 256,
+    }
+
+
 def main(n_events: int = 20_000, rounds: int = 5, loop_events: int = 2560) -> dict:
     import onnxruntime as ort
     import torch
@@ -292,6 +331,7 @@ def main(n_events: int = 20_000, rounds: int = 5, loop_events: int = 2560) -> di
         out["ort_direct_in_chain_256"]["what"] = (
             "the MLInference chain with BatchSize=256, its model call replaced by InferenceSession.run"
         )
+        out["per_event_parts_cpu_us"] = per_event_parts(onnx_path, colls, sess)
         try:
             # the loop's producer builds every input tensor in Python: a fraction of the events is enough
             out["event_loop_batch256"] = bench_event_loop(onnx_path, x_all, min(n_events, loop_events), 256)

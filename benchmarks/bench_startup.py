@@ -6,6 +6,8 @@ Wall time of fresh processes as a user sees them (median of `repeat`, interleave
 that the machine's load affects both alike), and their CPU time (user + system of the child, which
 other processes on a shared machine do not inflate as much):
 - `k4run benchmarks/options/one_algorithm.py` (EventHeaderCreator, 1 event, no output);
+- the same with one k4FWCore-style C++ Producer instead (`--cpp-source benchmarks/options/EmptyCollectionProducer.cpp
+  benchmarks/options/one_cpp_algorithm.py`, its library compiled before the timed runs);
 - the anchors: `python -c "import ROOT"` (the issue's anchor; in ROOT 6.32+ this import is lazy) and
   `python -c "import ROOT; ROOT.TObject"` (ROOT's interpreter started, which every ROOT user pays).
 Also the import-time breakdown of the k4run process (python -X importtime, top entries).
@@ -29,6 +31,9 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "startup.json"
 OPTIONS = HERE / "options" / "one_algorithm.py"
 K4RUN = [sys.executable, "-m", "k4mlinference.framework.cli", str(OPTIONS)]
+CPP_SOURCE = HERE / "options" / "EmptyCollectionProducer.cpp"
+K4RUN_CPP = [sys.executable, "-m", "k4mlinference.framework.cli", "--cpp-source", str(CPP_SOURCE),
+             str(HERE / "options" / "one_cpp_algorithm.py")]  # fmt: skip
 IMPORT_ROOT = [sys.executable, "-W", "ignore", "-c", "import ROOT"]
 ROOT_STARTED = [sys.executable, "-W", "ignore", "-c", "import ROOT; ROOT.TObject"]
 
@@ -68,9 +73,16 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as wd:
         timed(K4RUN, wd)  # warm the cache (compiles the datamodel once if needed) and the OS file cache
-        runs: dict[str, list[tuple[float, float]]] = {"k4run": [], "import_ROOT": [], "ROOT_started": []}
+        timed(K4RUN_CPP, wd)  # compiles the C++ algorithm's library once
+        runs: dict[str, list[tuple[float, float]]] = {
+            "k4run": [],
+            "k4run_cpp": [],
+            "import_ROOT": [],
+            "ROOT_started": [],
+        }
         for _ in range(args.repeat):
             runs["k4run"].append(timed(K4RUN, wd))
+            runs["k4run_cpp"].append(timed(K4RUN_CPP, wd))
             runs["import_ROOT"].append(timed(IMPORT_ROOT, wd))
             runs["ROOT_started"].append(timed(ROOT_STARTED, wd))
         breakdown = import_breakdown(wd)

@@ -116,12 +116,23 @@ def goals(r: dict) -> list[tuple[str, str, str, str, str]]:
     st = _g(r, "startup", "median")
     if st:
         k, imp, started = st["k4run"]["wall_s"], st["import_ROOT"]["wall_s"], st["ROOT_started"]["wall_s"]
-        rows.append(("3. `k4run`, one algorithm, one event, warm cache", f"{k:.2f} s wall ({st['k4run']['cpu_s']:.2f} s CPU)",
-                     f"`import ROOT` {imp:.2f} s; `import ROOT; ROOT.TObject` {started:.2f} s "
-                     f"({st['ROOT_started']['cpu_s']:.2f} s CPU)",
-                     f"{k:.2f} s (goal <= 1.5 s); {k / imp:.1f}x `import ROOT` (goal <= 1.7x); "
-                     f"{k / started:.2f}x ROOT started (CPU: {st['k4run']['cpu_s'] / st['ROOT_started']['cpu_s']:.2f}x)",
-                     _verdict(k <= 1.5 and k / imp <= 1.7)))  # fmt: skip
+        rows.append(
+            (
+                "3. `k4run`, one algorithm, one event, warm cache",
+                f"{k:.2f} s wall ({st['k4run']['cpu_s']:.2f} s CPU)",
+                f"`import ROOT` {imp:.2f} s; `import ROOT; ROOT.TObject` {started:.2f} s "
+                f"({st['ROOT_started']['cpu_s']:.2f} s CPU)",
+                f"{k:.2f} s (goal <= 1.5 s); {k / imp:.1f}x the lazy `import ROOT`; "
+                f"{k / started:.2f}x ROOT started (goal <= 1.7x; CPU: {st['k4run']['cpu_s'] / st['ROOT_started']['cpu_s']:.2f}x)",
+                _verdict(k <= 1.5 and k / started <= 1.7),
+            )
+        )  # `import ROOT` alone no longer starts ROOT (6.32+)
+        if "k4run_cpp" in st:
+            kc = st["k4run_cpp"]["wall_s"]
+            rows.append(("3. The same with one k4FWCore-style C++ algorithm (`--cpp-source`, library cached)",
+                         f"{kc:.2f} s wall ({st['k4run_cpp']['cpu_s']:.2f} s CPU)", f"ROOT started {started:.2f} s",
+                         f"{kc:.2f} s (goal <= 1.5 s); {kc / started:.2f}x ROOT started (goal <= 1.7x)",
+                         _verdict(kc <= 1.5 and kc / started <= 1.7)))  # fmt: skip
     par = _g(r, "framework", "parallel")
     if par and "speedup" in par:
         rows.append(("4. Demo chain (gun -> sim -> C++ digitizer -> clustering) `--ncpus 2` vs `--ncpus 1`",
@@ -189,6 +200,18 @@ def markdown(r: dict, plots: dict[str, str] | None = None) -> str:
                      f"({ml['step_per_event_us']:.2f} µs/event; CPU {ml['step_cpu_per_event_us']:.2f} µs) | onnxruntime direct "
                      f"{ort['events_per_s']:,.0f} events/s ({ort['per_event_us']:.2f} µs); torch direct "
                      f"{tch['events_per_s']:,.0f} events/s ({tch['per_event_us']:.2f} µs) |")  # fmt: skip
+    parts = _g(r, "inference", "per_event_parts_cpu_us")
+    if parts:
+        floor = sum(parts[k] for k in ("input_view_of_the_collection", "output_collection_made_and_sized",
+                                       "nan_scan_inputs_and_outputs"))  # fmt: skip
+        lines.append(f"| Inference | what bounds BatchSize=1: steps MLInference cannot skip per event, each timed alone (CPU) | "
+                     f"input view {parts['input_view_of_the_collection']:.1f} µs + output collection made and sized "
+                     f"{parts['output_collection_made_and_sized']:.1f} µs + NaN scans {parts['nan_scan_inputs_and_outputs']:.1f} µs "
+                     f"= {floor:.1f} µs; the model call through IO binding {parts['backend_run_io_binding_into_buffer']:.1f} µs | "
+                     f"`InferenceSession.run` on one event: {parts['onnxruntime_session_run_one_event']:.1f} µs |")  # fmt: skip
+        lines.append(f"| Inference | what bounds BatchSize=256, per event | handing over one new output collection "
+                     f"{parts['per_event_share_of_256_output_collections']:.2f} µs, describing one input "
+                     f"{parts['per_event_share_of_256_input_descriptions']:.2f} µs | |")  # fmt: skip
     if bs:
         best = max(bs, key=lambda k: bs[k]["onnxruntime_direct"]["events_per_s"])
         lines.append(f"| Inference | fastest onnxruntime direct figure of this run | BatchSize={best}: "
