@@ -127,3 +127,21 @@ def test_model_run_accepts_python_lists(sqrt_model):
 def test_model_run_rejects_ragged_list_naming_input(sqrt_model):
     with pytest.raises(TypeError, match=r"sqrt\.onnx: input 'x' is a list that cannot be converted"):
         load_model(sqrt_model).run({"x": [[1.0, 2.0], [3.0]]})
+
+
+def test_contract_checked_once_per_signature_still_catches_changes(sqrt_model):
+    """The full contract check runs once per input signature; later calls still reject NaN (values change every
+    call), a new per-row shape and a new dtype, each with the same message as a first call."""
+    model = load_model(str(sqrt_model))
+    good = np.ones((3, 2), np.float32)
+    model.run({"x": good})
+    model.run({"x": np.ones((7, 2), np.float32)})  # other row count: same signature, accepted
+    bad = good.copy()
+    bad[1, 0] = np.nan
+    with pytest.raises(ModelInputError, match=r"input 'x' holds 1 NaN"):
+        model.run({"x": bad})
+    with pytest.raises(ModelInputError, match=r"input 'x': axis 1 must be 2"):
+        model.run({"x": np.ones((3, 3), np.float32)})
+    with pytest.raises(ModelInputError, match=r"input 'x': wrong dtype"):
+        model.run({"x": np.ones((3, 2), np.float64)})
+    model.run({"x": good})  # and the validated signature still runs
