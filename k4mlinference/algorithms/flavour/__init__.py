@@ -3,12 +3,14 @@
 
 from k4mlinference.algorithms.flavour.detector import FlavourDetectorResponse
 from k4mlinference.algorithms.flavour.generator import PythiaGenerator
+from k4mlinference.algorithms.flavour.hepmc import HepMC3Reader
 from k4mlinference.algorithms.flavour.jets import JetClustering, JetMCTagger
 from k4mlinference.algorithms.flavour.tagger import JetObservablesWriter, JetTagger
 from k4mlinference.algorithms.flavour.vertexing import VertexFinder
 
 __all__ = [
     "FlavourDetectorResponse",
+    "HepMC3Reader",
     "JetClustering",
     "JetMCTagger",
     "JetObservablesWriter",

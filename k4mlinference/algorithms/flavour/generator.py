@@ -2,9 +2,11 @@
 
 Cards (a name below, or a file of Pythia command strings) and extra `Commands` configure Pythia. The
 random engine is re-seeded for every event from (Seed, event number), so `--ncpus N` runs equal serial
-ones event by event. Unstable hadrons decay inside Pythia with their lifetimes (b and c hadrons fly);
-particles with c*tau0 above 10 mm (K0S, Lambda, ...) are left stable as a detector simulation would see them
-at the vertex detector.
+ones event by event. Unstable hadrons decay inside Pythia with their lifetimes and their decay vertices (b and
+c hadrons fly). `ParticleDecays:limitTau0 = on` with `tau0Max = 1000` (mm/c) decays every particle with
+c*tau0 below 1 m, so K0S (27 mm), Lambda (79 mm), Sigma+- (24, 44 mm), Xi (49-87 mm) and Omega (25 mm) decay
+in the detector volume, while pi+- (7.8 m), K+- (3.7 m), K0L (15 m), muons and neutrons stay stable, as a
+detector simulation would leave them to Geant4; the detector response decides which daughters are seen.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ COMMON = [
     "Beams:idB = -11",
     "PDF:lepton = off",  # no ISR photons: the jets carry the full energy (simpler truth)
     "ParticleDecays:limitTau0 = on",
-    "ParticleDecays:tau0Max = 10",
+    "ParticleDecays:tau0Max = 1000",  # mm/c: K0S, Lambda, hyperons decay; pi, K, K0L stay
     "Next:numberCount = 0",
     "Print:quiet = on",
 ]

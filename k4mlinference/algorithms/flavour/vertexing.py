@@ -11,6 +11,15 @@ Secondary vertices, from the tracks left out of the primary:
 2. the seed with the lowest chi2 becomes a vertex; remaining displaced tracks whose chi2 to it is below
    `SVTrackChi2` are attached one at a time (best first) and the vertex is refitted after each;
 3. its tracks are removed, seeds using them are dropped, and 2-3 repeat until no seed is left.
+
+V0 veto (`V0Veto`, on by default, as LCFIPlus rejects V0s before its vertex finding): before step 1, pairs of
+oppositely charged displaced tracks whose two-track vertex has chi2 < `SVPairChi2`, lies more than 0.5 mm from
+the primary, and whose momentum (each track's direction turned along its helix to the vertex) points away from
+the primary within 0.1 rad, are V0 candidates if their mass is within 15 MeV of the K0S mass (pi pi), within
+8 MeV of the Lambda mass (p pi, either assignment) or below 30 MeV (e e: photon conversions, whose pair
+direction at a straight-line vertex is the least precise); their tracks are taken out of the secondary-vertex
+search. V0s decaying beyond a few mm are not found by the straight-line fit at all (their tracks curve) and
+stay as displaced tracks: that background is left to the taggers.
 """
 
 from __future__ import annotations
@@ -22,6 +31,51 @@ from k4mlinference.edm.fill import new_collection, set_relation
 from k4mlinference.framework import Input, MultiTransformer, Output, Property
 
 PRIMARY, SECONDARY = 1, 2  # Vertex.type flags written here
+PION, PROTON, ELECTRON = 0.13957, 0.938272, 0.000511  # GeV
+K0S_MASS, LAMBDA_MASS = 0.497611, 1.115683  # GeV
+K0S_WINDOW, LAMBDA_WINDOW, CONVERSION_MAX_MASS = 0.015, 0.008, 0.030  # GeV, see the module docstring
+V0_MIN_FLIGHT, V0_MAX_ANGLE = 0.5, 0.1  # mm, rad
+
+
+def v0_tracks(parts: Particles, pv: np.ndarray, candidates: np.ndarray, pair_chi2: float = 9.0) -> np.ndarray:
+    """Indices (a subset of `candidates`) of the tracks in K0S, Lambda and conversion candidates (module docstring)."""
+    cand = np.asarray(candidates, np.int64)
+    if len(cand) < 2:
+        return np.zeros(0, np.int64)
+    i, j = np.triu_indices(len(cand), 1)
+    a, b = cand[i], cand[j]
+    opposite = parts.charge[a] * parts.charge[b] < 0
+    a, b = a[opposite], b[opposite]
+    pca, direction, sigma = parts.pca, parts.direction, parts.ip_sigma
+    pos, chi2 = pair_vertices(pca[a], direction[a], sigma[a], pca[b], direction[b], sigma[b])
+    pa, pb = momentum_at(parts, a, pos), momentum_at(parts, b, pos)
+    p_pair = pa + pb
+    flight = pos - pv
+    dist = np.linalg.norm(flight, axis=1)
+    cos_angle = np.sum(flight * p_pair, axis=1) / np.maximum(dist * np.linalg.norm(p_pair, axis=1), 1e-12)
+
+    def mass(ma: float, mb: float) -> np.ndarray:
+        e = np.sqrt(np.sum(pa**2, axis=1) + ma**2) + np.sqrt(np.sum(pb**2, axis=1) + mb**2)
+        return np.sqrt(np.maximum(e**2 - np.sum(p_pair**2, axis=1), 0.0))
+
+    v0 = (
+        (np.abs(mass(PION, PION) - K0S_MASS) < K0S_WINDOW)
+        | (np.abs(mass(PROTON, PION) - LAMBDA_MASS) < LAMBDA_WINDOW)
+        | (np.abs(mass(PION, PROTON) - LAMBDA_MASS) < LAMBDA_WINDOW)
+        | (mass(ELECTRON, ELECTRON) < CONVERSION_MAX_MASS)
+    )
+    v0 &= (chi2 < pair_chi2) & (dist > V0_MIN_FLIGHT) & (cos_angle > np.cos(V0_MAX_ANGLE))
+    return np.unique(np.concatenate([a[v0], b[v0]]))
+
+
+def momentum_at(parts: Particles, idx: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Momenta [m, 3] of tracks `idx` at points `pos` [m, 3] near them: the direction at the PCA turned by
+    -omega * s, s the transverse path from the PCA (EDM4hep helix: phi(s) = phi0 - omega s)."""
+    pt = np.hypot(parts.p[idx, 0], parts.p[idx, 1])
+    u = np.stack([np.cos(parts.phi[idx]), np.sin(parts.phi[idx])], axis=1)
+    s = np.sum((pos[:, :2] - parts.pca[idx, :2]) * u, axis=1)
+    phi = parts.phi[idx] - parts.omega[idx] * s
+    return np.stack([pt * np.cos(phi), pt * np.sin(phi), parts.p[idx, 2]], axis=1)
 
 
 def fit_primary(
@@ -152,11 +206,14 @@ class VertexFinder(MultiTransformer):
     SVMinSignificance = Property(3.0, doc="smallest flight-distance significance of a seed")
     SVMaxRadius = Property(30.0, doc="largest transverse distance of a secondary vertex from the beam [mm]")
     SVMaxMass = Property(10.0, doc="largest two-track seed mass [GeV]")
+    V0Veto = Property(True, doc="remove K0S/Lambda/conversion candidate tracks before the secondary search")
 
     def __call__(self, parts, tracks):
         arr = particle_arrays(parts, tracks)
         pv, pv_cov, used, chi2 = fit_primary(arr, self.BeamSpotSigma, self.PVTrackChi2)
         displaced = np.setdiff1d(np.flatnonzero(arr.has_track), used)
+        if self.V0Veto:
+            displaced = np.setdiff1d(displaced, v0_tracks(arr, pv, displaced, self.SVPairChi2))
         svs = find_secondaries(
             arr, pv, pv_cov, displaced, self.SVPairChi2, self.SVTrackChi2,
             self.SVMinSignificance, self.SVMaxRadius, self.SVMaxMass,
