@@ -17,11 +17,12 @@ import weakref
 from collections.abc import Iterable
 from typing import Any
 
-from k4mlinference.edm.lifetime import hand_to_cpp
+from k4mlinference.edm.lifetime import delete_collections, hand_to_cpp, take_from_python
 from k4mlinference.edm.murmur import collection_id
 
 # sys.getrefcount of a collection referenced only by the frame's dict while `_release` looks at
-# it: the dict, the loop variable and getrefcount's own argument
+# it: the dict, the loop variable and getrefcount's own argument (the frame's bookkeeping lists
+# hold names and addresses, not collections)
 _FRAME_ONLY_REFS = 3
 _HOLDS_REFERENCES: dict[type, bool] = {}
 
@@ -53,25 +54,25 @@ class Frame:
     # ---------------------------------------------------------------- collections
     def put(self, collection: Any, name: str) -> Any:
         """Store `collection` under `name` and return it (the frame now owns it)."""
-        if name in self._colls:
+        colls = self._colls
+        if name in colls:
             raise KeyError(f"Frame already holds a collection named {name!r}")
         try:
-            old = int(collection.getID())
+            old = collection.getID()
         except AttributeError:
             raise TypeError(f"cannot put {type(collection).__name__!r} as {name!r}: not a collection") from None
         new = collection_id(name)
-        if new in self._ids and self._ids[new] != name:
+        if new in self._ids:  # `name` is not in the frame, so this ID belongs to another name
             raise KeyError(f"collection ID {new:#x} of {name!r} collides with {self._ids[new]!r}")
-        aliases = self.__dict__.setdefault("_aliases", {})  # subclasses may skip __init__
+        state = self.__dict__
+        aliases = state.setdefault("_aliases", {})  # subclasses may skip __init__
         if old != new:
             collection.setID(new)
             aliases[old] = new
-            for other in self._colls.values():
-                if _holds_references(other):
-                    other.remapCollectionID(old, new)
-            if _holds_references(collection):
-                collection.remapCollectionID(old, new)
-        # references this collection made to collections put earlier, under their temporary IDs
+            # only collections that store ObjectIDs can refer to the old ID (their names: kept by _adopt)
+            for other in state.get("_referencing", ()):
+                colls[other].remapCollectionID(old, new)
+        # references this collection made (to itself, to collections put earlier) under temporary IDs
         if aliases and _holds_references(collection):
             for tmp, final in aliases.items():
                 collection.remapCollectionID(tmp, final)
@@ -85,8 +86,15 @@ class Frame:
         return collection
 
     def _adopt(self, collection: Any, name: str, coll_id: int) -> None:
-        hand_to_cpp(collection)
-        collection._k4ml_frame = weakref.ref(self)
+        state = self.__dict__
+        address = take_from_python(collection)
+        if address:  # deleted with the frame's other collections in one call (see _release)
+            state.setdefault("_owned", {})[name] = address
+        elif "_k4ml_delete" not in collection.__dict__:  # owned elsewhere in C++: may outlive the frame
+            state.setdefault("_foreign", []).append(name)
+        if _holds_references(collection):  # names, not collections: _release counts references
+            state.setdefault("_referencing", []).append(name)
+        collection._k4ml_frame = weakref.ref(self)  # the same weakref object for every collection
         self._colls[name] = collection
         self._ids[coll_id] = name
         self._store.add(collection)
@@ -123,6 +131,12 @@ class Frame:
     def remove(self, name: str) -> Any:
         """Take collection `name` out of the frame; it no longer resolves relations through it."""
         coll = self._colls.pop(name)
+        if self.__dict__.get("_owned", {}).pop(name, None):  # the caller holds it now: deleted as its proxy dies
+            coll.__python_owns__ = True
+            hand_to_cpp(coll)
+        for kept in (self.__dict__.get("_referencing"), self.__dict__.get("_foreign")):
+            if kept and name in kept:
+                kept.remove(name)
         self._ids.pop(int(coll.getID()), None)
         self._store.remove(int(coll.getID()))
         coll.setResolver(0)
@@ -132,15 +146,29 @@ class Frame:
     def _release(self) -> None:
         """Called as the frame goes: if any of its collections is still held elsewhere, stay alive
         with them (they reference the frame; the cycle is collected once they go too). Otherwise
-        detach the collections from the C++ store that is about to be deleted."""
-        colls = self.__dict__.get("_colls") or {}
+        the collections go with the frame (their proxies die with its dict, deleting them), and only
+        those owned elsewhere in C++, which outlive it, are detached from its C++ store."""
+        state = self.__dict__
+        colls = state.get("_colls") or {}
+        owned = state.get("_owned") or {}
         for coll in colls.values():
             if sys.getrefcount(coll) > _FRAME_ONLY_REFS:
+                coll = None
+                for name in owned:  # this frame will not see them go: each is deleted as its proxy dies
+                    colls[name].__python_owns__ = True
+                    hand_to_cpp(colls[name])
+                owned.clear()
                 for c in colls.values():
                     c._k4ml_frame_keep = self
                 return
-        for coll in colls.values():
-            coll.setResolver(0)
+        coll = None  # the loop variable holds no proxy past this point
+        for name in state.get("_foreign", ()):
+            colls[name].setResolver(0)
+        if owned:
+            addresses = list(owned.values())
+            owned.clear()
+            colls.clear()  # the proxies go first, then what they pointed to
+            delete_collections(addresses)
 
     def __del__(self) -> None:
         try:

@@ -14,6 +14,7 @@ Two rules, both measured (benchmarks/soak_memory.py):
 
 from __future__ import annotations
 
+import array
 import weakref
 from typing import Any
 
@@ -31,11 +32,18 @@ def _deleter(kind: str) -> Any:
                 namespace k4ml_lifetime {
                 inline void deleteCollection(std::uintptr_t p) { delete reinterpret_cast<k4ml::CollectionBase*>(p); }
                 inline void deleteResolver(std::uintptr_t p) { delete reinterpret_cast<k4ml::CollectionResolver*>(p); }
+                inline void deleteCollections(const std::uintptr_t* p, std::size_t n) {
+                  for (std::size_t i = 0; i < n; ++i) delete reinterpret_cast<k4ml::CollectionBase*>(p[i]);
+                }
                 }
                 """
             )
         ns = cppyy.gbl.k4ml_lifetime
-        d = _DELETERS[kind] = ns.deleteCollection if kind == "collection" else ns.deleteResolver
+        d = _DELETERS[kind] = {
+            "collection": ns.deleteCollection,
+            "resolver": ns.deleteResolver,
+            "collections": ns.deleteCollections,
+        }[kind]
     return d
 
 
@@ -51,6 +59,24 @@ def hand_to_cpp(obj: Any, kind: str = "collection") -> Any:
         f.atexit = False  # at exit the process' memory goes anyway; ROOT may be gone already
         obj._k4ml_delete = f
     return obj
+
+
+def take_from_python(obj: Any) -> int:
+    """Take ownership of a collection cppyy owns, for an owner that deletes it later with
+    `delete_collections` (a frame: one C++ call for all its collections instead of one finalizer
+    each). Returns its address; 0 if cppyy does not own it (nothing to take)."""
+    if not obj.__python_owns__:
+        return 0
+    import cppyy.ll
+
+    obj.__python_owns__ = False
+    return cppyy.ll.addressof(obj)
+
+
+def delete_collections(addresses: list[int]) -> None:
+    """Delete collections taken with `take_from_python` (their proxies must be gone or never used again)."""
+    if addresses:
+        _deleter("collections")(array.array("L", addresses), len(addresses))
 
 
 def never_delete(obj: Any) -> None:
