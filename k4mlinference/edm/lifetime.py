@@ -15,6 +15,7 @@ Two rules, both measured (benchmarks/soak_memory.py):
 from __future__ import annotations
 
 import array
+import functools
 import weakref
 from typing import Any
 
@@ -67,10 +68,20 @@ def take_from_python(obj: Any) -> int:
     each). Returns its address; 0 if cppyy does not own it (nothing to take)."""
     if not obj.__python_owns__:
         return 0
+    obj.__python_owns__ = False
+    return address_of(obj)
+
+
+def address_of(obj: Any) -> int:
+    """The C++ address of a cppyy object (cppyy.ll.addressof, looked up once)."""
+    return _addressof()(obj)
+
+
+@functools.cache
+def _addressof() -> Any:
     import cppyy.ll
 
-    obj.__python_owns__ = False
-    return cppyy.ll.addressof(obj)
+    return cppyy.ll.addressof
 
 
 def delete_collections(addresses: list[int]) -> None:

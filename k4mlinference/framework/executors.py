@@ -4,8 +4,10 @@ Designed like coffea's executors: one `Executor` interface (`map` a function ove
 (item, result-or-exception) as they finish) with Serial, Processes and Dask implementations, swapped
 by one object. The driver (`run_chunks`) is the same for all: it builds the chunks, retries a failed
 chunk once, reports what still fails with its event range, and merges the chunk outputs in event
-order. Each worker is a fresh `k4run` process on its chunk (`--IOSvc.FirstEventEntry`, `-n`, its own
-`--IOSvc.Output`), so workers share nothing and a Dask worker needs only this package installed.
+order. Each worker is its own `k4run` process on its chunk (`--IOSvc.FirstEventEntry`, `-n`, its own
+`--IOSvc.Output`), so workers share nothing and a Dask worker needs only this package installed. Local
+workers are forks of the driver where that is safe (`can_fork`): the interpreter, ROOT, the datamodels and
+the compiled C++ algorithms are loaded once, not once per worker; otherwise fresh interpreters.
 Producers seed from the event number, hence parallel output equals serial output.
 """
 
