@@ -272,3 +272,23 @@ def test_cpp_block_call_equals_event_calls_and_names_the_failing_event(edm, tmp_
     with pytest.raises(AlgorithmError) as err:
         run([Hits("Hits"), doubler("Doubler")], evt_max=8)
     assert "DoubleOrThrow/Doubler failed in event 5" in str(err.value) and "bad event" in str(err.value)
+
+    # the frames delete what C++ made, unless someone still holds it: then it outlives them, intact
+    from k4mlinference.framework import Consumer
+
+    kept = []
+
+    class Keep(Consumer):
+        InputCollection = Input("Doubled", type=HITS)
+
+        def __call__(self, doubled):
+            if self.event_number % 2:
+                kept.append((self.event_number, doubled))
+
+    CONFIGURED.clear()
+    run([Hits("Hits"), doubler("Doubler"), Keep("Keep")], evt_max=5)
+    import gc
+
+    gc.collect()
+    assert [(n, list(c.view("energy"))) for n, c in kept] == [(n, [2.0 + 3 * n, 4.0 + n, 6.0 + n]) for n in (1, 3)]
+    assert [c[0].getEnergy() for _, c in kept] == [5.0, 11.0]
