@@ -45,6 +45,44 @@ def test_ncpus_2_equals_serial(serial, tmp_path):
     assert_same_events(serial, tmp_path / "par.root")
 
 
+def test_fresh_interpreter_workers_equal_serial(serial, tmp_path, monkeypatch):
+    """Workers are forks of the driver where that is safe; K4ML_FRESH_WORKERS=1 (and any process with
+    threads) starts fresh interpreters instead, with the same output."""
+    monkeypatch.setenv("K4ML_FRESH_WORKERS", "1")
+    res = k4run(
+        str(OPTIONS / "gun_digitize.py"), "-n", str(N), "--IOSvc.Output=fresh.root", "--ncpus", "2", cwd=tmp_path
+    )
+    assert "chunk 1 (events 4-7)" in res.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.root"]
+    assert_same_events(serial, tmp_path / "fresh.root")
+
+
+def test_workers_are_forked_only_from_a_single_threaded_process(tmp_path):
+    """Checked in a fresh process (this one may run threads, e.g. fsspec's after uproot reads)."""
+    import os
+    import subprocess
+    import sys
+
+    script = textwrap.dedent(
+        """
+        import os, threading
+        from k4mlinference.framework.executors import can_fork
+
+        assert can_fork()
+        release = threading.Event()
+        t = threading.Thread(target=release.wait)
+        t.start()
+        assert not can_fork()  # a fork copies only this thread: a lock the other one holds stays held
+        release.set()
+        t.join()
+        os.environ["K4ML_FRESH_WORKERS"] = "1"
+        assert not can_fork()
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "K4ML_FRESH_WORKERS"}
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path, env=env, timeout=120)
+
+
 def test_dask_local_cluster_equals_serial(serial, tmp_path):
     res = k4run(
         str(OPTIONS / "gun_digitize.py"),

@@ -14,6 +14,8 @@ Two rules, both measured (benchmarks/soak_memory.py):
 
 from __future__ import annotations
 
+import array
+import functools
 import weakref
 from typing import Any
 
@@ -31,11 +33,18 @@ def _deleter(kind: str) -> Any:
                 namespace k4ml_lifetime {
                 inline void deleteCollection(std::uintptr_t p) { delete reinterpret_cast<k4ml::CollectionBase*>(p); }
                 inline void deleteResolver(std::uintptr_t p) { delete reinterpret_cast<k4ml::CollectionResolver*>(p); }
+                inline void deleteCollections(const std::uintptr_t* p, std::size_t n) {
+                  for (std::size_t i = 0; i < n; ++i) delete reinterpret_cast<k4ml::CollectionBase*>(p[i]);
+                }
                 }
                 """
             )
         ns = cppyy.gbl.k4ml_lifetime
-        d = _DELETERS[kind] = ns.deleteCollection if kind == "collection" else ns.deleteResolver
+        d = _DELETERS[kind] = {
+            "collection": ns.deleteCollection,
+            "resolver": ns.deleteResolver,
+            "collections": ns.deleteCollections,
+        }[kind]
     return d
 
 
@@ -51,6 +60,34 @@ def hand_to_cpp(obj: Any, kind: str = "collection") -> Any:
         f.atexit = False  # at exit the process' memory goes anyway; ROOT may be gone already
         obj._k4ml_delete = f
     return obj
+
+
+def take_from_python(obj: Any) -> int:
+    """Take ownership of a collection cppyy owns, for an owner that deletes it later with
+    `delete_collections` (a frame: one C++ call for all its collections instead of one finalizer
+    each). Returns its address; 0 if cppyy does not own it (nothing to take)."""
+    if not obj.__python_owns__:
+        return 0
+    obj.__python_owns__ = False
+    return address_of(obj)
+
+
+def address_of(obj: Any) -> int:
+    """The C++ address of a cppyy object (cppyy.ll.addressof, looked up once)."""
+    return _addressof()(obj)
+
+
+@functools.cache
+def _addressof() -> Any:
+    import cppyy.ll
+
+    return cppyy.ll.addressof
+
+
+def delete_collections(addresses: list[int]) -> None:
+    """Delete collections taken with `take_from_python` (their proxies must be gone or never used again)."""
+    if addresses:
+        _deleter("collections")(array.array("L", addresses), len(addresses))
 
 
 def never_delete(obj: Any) -> None:

@@ -38,11 +38,21 @@ class Algorithm(Component):
     # ------------------------------------------------------------------ declared data
     @classmethod
     def input_handles(cls) -> list[DataHandle]:
-        return [p for p in cls.properties().values() if isinstance(p, (Input, Inputs))]
+        """The declared inputs in declaration order (cached per class, like `properties()`: do not modify)."""
+        cached = cls.__dict__.get("_k4ml_inputs")
+        if cached is None:
+            cached = [p for p in cls.properties().values() if isinstance(p, (Input, Inputs))]
+            type.__setattr__(cls, "_k4ml_inputs", cached)
+        return cached
 
     @classmethod
     def output_handles(cls) -> list[DataHandle]:
-        return [p for p in cls.properties().values() if isinstance(p, (Output, Outputs))]
+        """The declared outputs in declaration order (cached per class: MultiTransformer.split_result asks per event)."""
+        cached = cls.__dict__.get("_k4ml_outputs")
+        if cached is None:
+            cached = [p for p in cls.properties().values() if isinstance(p, (Output, Outputs))]
+            type.__setattr__(cls, "_k4ml_outputs", cached)
+        return cached
 
     def input_names(self) -> list[str]:
         return [n for h in self.input_handles() for n in h.names(self)]

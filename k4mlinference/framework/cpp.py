@@ -208,6 +208,7 @@ _ABI = {
     "initialize": (_L, [_P]),
     "finalize": (_L, [_P]),
     "call": (_L, [_P, ctypes.c_uint64, _P, _P, _Z, _P, _P, _Z, _P]),
+    "call_batch": (_L, [_P, _P, _Z, _P, _P, _Z, _P, _P, _Z, _Z, _P, _P, _P]),
     "messages": (_S, [_P]),
     "has_messages": (_L, [_P]),
 }
@@ -489,6 +490,98 @@ class CppAlgorithm(_alg.Algorithm):
         if self.kind == "MultiTransformer":
             return tuple(results)
         return results[0] if results else None
+
+    def process_batch(self, events: list[tuple]) -> list:
+        """A block of events in one C call (the loop's path): one ctypes crossing per block, not per event.
+
+        Every event passes the same number of collections per input slot (the configured names);
+        anything else (a hand-made list of events) goes event by event through `__call__`."""
+        n = len(events)
+        if not n:
+            return []
+        import cppyy
+
+        addressof = cppyy.ll.addressof
+        first = events[0]
+        counts = [len(a) if isinstance(a, list) else 1 for a in first]
+        if len(counts) == 1 and counts[0] == 1 and not isinstance(first[0], list):
+            try:
+                addrs = [addressof(args[0]) for args in events]
+            except (TypeError, IndexError):  # not one collection per event: the general path explains
+                return super().process_batch(events)
+        else:
+            addrs = []
+            for args in events:
+                for a in args:
+                    if isinstance(a, list):
+                        addrs += [addressof(x) for x in a]
+                    else:
+                        addrs.append(addressof(a))
+        per = sum(counts)
+        if len(addrs) != n * per or any(len(args) != len(counts) for args in events):
+            return super().process_batch(events)
+        numbers = self.event_numbers if len(self.event_numbers) == n else [self.event_number] * n
+        n_slots, capacity = len(self._out_classes), self._capacity
+        out = (ctypes.c_void_p * (n * capacity))()
+        out_counts = (ctypes.c_size_t * max(n * n_slots, 1))()
+        passed = (ctypes.c_int * n)()
+        flags = self._buffers[3]
+        failed = ctypes.c_size_t(0)
+        done = self._fn["call_batch"](
+            self._cpp,
+            (ctypes.c_uint64 * n)(*(max(x, 0) for x in numbers)),
+            n,
+            (ctypes.c_void_p * max(len(addrs), 1))(*addrs),
+            (ctypes.c_size_t * max(len(counts), 1))(*counts),
+            len(counts),
+            out,
+            out_counts,
+            n_slots,
+            capacity,
+            passed,
+            flags,
+            ctypes.byref(failed),
+        )
+        if flags[1]:
+            self._print_messages()
+        if done < 0:
+            self.__dict__["event_number"] = numbers[min(failed.value, n - 1)]  # the loop's message names it
+            raise RuntimeError(self._library.error())
+        if self.kind == "FilterPredicate":
+            return [bool(p) for p in passed]
+        bind = cppyy.bind_object
+        addresses = out[:]
+        classes = self._out_classes
+        per_event_counts = out_counts[: n * n_slots]
+        if (
+            n_slots == 1
+            and not self._out_multiple[0]
+            and self.kind != "MultiTransformer"
+            and min(per_event_counts) == 1
+        ):
+            cls = classes[0]  # one collection out per event: the common case
+            results = []
+            for e in range(n):
+                obj = bind(addresses[e * capacity], cls)
+                obj.__python_owns__ = True  # Python now owns (and deletes) the C++ result
+                results.append(obj)
+            return results
+        if not n_slots:
+            return [None] * n
+        results = []
+        for e in range(n):
+            k = e * capacity
+            group_results = []
+            for slot, cls in enumerate(classes):
+                group = []
+                for _ in range(per_event_counts[e * n_slots + slot]):
+                    obj = bind(addresses[k], cls)
+                    obj.__python_owns__ = True
+                    group.append(obj)
+                    k += 1
+                group_results.append(group if self._out_multiple[slot] else group[0])
+            results.append(tuple(group_results) if self.kind == "MultiTransformer" else group_results[0])
+        return results
 
 
 if __name__ == "__main__":  # `python -m k4mlinference.framework.cpp`: build the shipped algorithms' library

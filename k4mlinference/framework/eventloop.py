@@ -396,15 +396,15 @@ class EventLoop:
             if len(ins) == 1 and not ins[0][2]:  # one collection in: the common case, without the general loop
                 handle, (name,), _ = ins[0]
                 key = (id(handle), name)
+                checked = known.get(key)  # the type last checked under this name: a full check only if it changes
+                frames = block if all_alive else [block[i] for i in idx]
                 events = []
-                for i in idx:
-                    frame = block[i]
-                    try:
-                        coll = frame.get(name)
-                    except KeyError:
-                        raise self._missing(alg, handle, name, frame, numbers[i]) from None
-                    if known.get(key) is not type(coll):
+                for i, coll in zip(idx, block[0].get_block(frames, name)):
+                    if coll is None:
+                        raise self._missing(alg, handle, name, block[i], numbers[i])
+                    if type(coll) is not checked:
                         self._check_type(alg, handle, name, coll, numbers[i], "input")
+                        checked = type(coll)
                     events.append((coll,))
             elif not ins:
                 events = [()] * len(idx)
@@ -427,11 +427,12 @@ class EventLoop:
                 continue
             if len(outs) == 1 and not outs[0][2] and type(alg).split_result is Algorithm.split_result:
                 handle, (name,), _ = outs[0]  # one collection out
-                key = (id(handle), name)
+                checked = known.get((id(handle), name))
                 for i, r in zip(idx, results):
-                    if known.get(key) is not type(r):
+                    if type(r) is not checked:
                         self._check_type(alg, handle, name, r, numbers[i], "output")
-                    block[i].put(r, name)
+                        checked = type(r)
+                block[0].put_block([block[i] for i in idx] if not all_alive else block, results, name)
                 continue
             for i, r in zip(idx, results):
                 try:

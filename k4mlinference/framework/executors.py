@@ -4,13 +4,16 @@ Designed like coffea's executors: one `Executor` interface (`map` a function ove
 (item, result-or-exception) as they finish) with Serial, Processes and Dask implementations, swapped
 by one object. The driver (`run_chunks`) is the same for all: it builds the chunks, retries a failed
 chunk once, reports what still fails with its event range, and merges the chunk outputs in event
-order. Each worker is a fresh `k4run` process on its chunk (`--IOSvc.FirstEventEntry`, `-n`, its own
-`--IOSvc.Output`), so workers share nothing and a Dask worker needs only this package installed.
+order. Each worker is its own `k4run` process on its chunk (`--IOSvc.FirstEventEntry`, `-n`, its own
+`--IOSvc.Output`), so workers share nothing and a Dask worker needs only this package installed. Local
+workers are forks of the driver where that is safe (`can_fork`): the interpreter, ROOT, the datamodels and
+the compiled C++ algorithms are loaded once, not once per worker; otherwise fresh interpreters.
 Producers seed from the event number, hence parallel output equals serial output.
 """
 
 from __future__ import annotations
 
+import array
 import ctypes
 import json
 import os
@@ -59,7 +62,7 @@ class Chunk:
         return f"events {self.first}-{self.first + self.count - 1}"
 
 
-_CHILDREN: set[subprocess.Popen] = set()  # running k4run workers started by this process
+_CHILDREN: set[Worker] = set()  # running k4run workers started by this process
 _CHILDREN_LOCK = threading.Lock()
 _PR_SET_PDEATHSIG = 1
 
@@ -90,44 +93,155 @@ def stop_children(signum: int = signal.SIGTERM) -> int:
 
 
 def run_chunk(chunk: Chunk | dict) -> dict:
-    """Run one chunk in a fresh k4run process (on whatever machine calls this) and return its report."""
+    """Run one chunk in its own k4run process (on whatever machine calls this) and return its report."""
     if isinstance(chunk, dict):
         chunk = Chunk(**chunk)
     if chunk.ship:
         return _run_shipped(chunk)
-    report = chunk.log + ".json"
-    cmd = [
-        sys.executable,
-        "-m",
-        "k4mlinference.framework.cli",
+    t0 = time.perf_counter()
+    worker = start_chunk(chunk)
+    return finish_chunk(chunk, worker.wait(), t0)
+
+
+class Worker:
+    """A running chunk process: a fork of this process, or a fresh interpreter (`subprocess.Popen`)."""
+
+    def __init__(self, pid: int = 0, popen: subprocess.Popen | None = None) -> None:
+        self.pid = popen.pid if popen is not None else pid
+        self.popen = popen
+        self.returncode: int | None = None
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signum)
+
+    def poll(self) -> int | None:
+        """The exit code once the process ended (reaped here), else None."""
+        if self.returncode is None:
+            if self.popen is not None:
+                self.returncode = self.popen.poll()
+            else:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+            if self.returncode is not None:
+                with _CHILDREN_LOCK:
+                    _CHILDREN.discard(self)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            try:
+                if self.popen is not None:
+                    self.returncode = self.popen.wait()
+                else:
+                    self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+            finally:
+                if self.returncode is not None:
+                    with _CHILDREN_LOCK:
+                        _CHILDREN.discard(self)
+        return self.returncode
+
+
+# imported, these run thread pools that do not survive a fork (OpenMP's, onnxruntime's): fresh interpreters then
+_FORK_UNSAFE_MODULES = ("torch", "onnxruntime", "tensorflow", "jax")
+
+
+def can_fork() -> bool:
+    """Whether a chunk may run in a fork of this process: POSIX, no other Python thread (a fork copies
+    only the calling thread, and a lock another one holds stays held; a Dask worker has threads), and
+    no library with a fork-unsafe thread pool loaded. (numpy's OpenBLAS pool is fork-safe: OpenBLAS
+    shuts it down around fork.) K4ML_FRESH_WORKERS=1 forces fresh interpreters."""
+    if not hasattr(os, "fork") or os.environ.get("K4ML_FRESH_WORKERS") == "1":
+        return False
+    return threading.active_count() == 1 and not any(m in sys.modules for m in _FORK_UNSAFE_MODULES)
+
+
+def start_chunk(chunk: Chunk) -> Worker:
+    """Start the chunk's k4run: forked from this process where that is safe (the imports, datamodels
+    and compiled C++ algorithms are loaded already, so the worker starts in milliseconds and runs
+    the options files again), else as a fresh `python -m k4mlinference.framework.cli`."""
+    args = [
         *chunk.argv,
         f"--{chunk.iosvc}.FirstEventEntry={chunk.first}",
         f"--num-events={chunk.count}",
         f"--{chunk.iosvc}.Output={chunk.output}",
         "--ncpus=1",
         "--executor=local",
-        f"--worker-report={report}",
+        f"--worker-report={chunk.log}.json",
     ]
     if chunk.config_file:
-        cmd.append(f"--config-options={chunk.config_file}")
-    env = dict(os.environ, K4ML_WORKER=str(os.getpid()), PYTHONUNBUFFERED="1")
+        args.append(f"--config-options={chunk.config_file}")
+    env = {"K4ML_WORKER": str(os.getpid()), "PYTHONUNBUFFERED": "1"}
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env.setdefault(var, "1")  # one core per worker: the chunks are the parallelism
-    t0 = time.perf_counter()
-    with open(chunk.log, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=chunk.cwd or None, stdout=log, stderr=subprocess.STDOUT, env=env)
-        with _CHILDREN_LOCK:
-            _CHILDREN.add(proc)
+        env[var] = os.environ.get(var, "1")  # one core per worker: the chunks are the parallelism
+    if can_fork():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            _forked_worker(args, chunk.log, chunk.cwd, env)  # never returns
+        worker = Worker(pid)
+    else:
+        with open(chunk.log, "w") as log:
+            popen = subprocess.Popen(
+                [sys.executable, "-m", "k4mlinference.framework.cli", *args],
+                cwd=chunk.cwd or None,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=dict(os.environ, **env),
+            )
+        worker = Worker(popen=popen)
+    with _CHILDREN_LOCK:
+        _CHILDREN.add(worker)
+    return worker
+
+
+def _forked_worker(args: list[str], log: str, cwd: str, env: dict[str, str]) -> None:
+    """The child side of a fork: k4run on the chunk with its output to the log, then exit (never
+    returning into the driver's code it was forked from)."""
+    code = 1
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # as a fresh process; k4run installs its own
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _CHILDREN.clear()  # the driver's workers are not this one's
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+        for stream in (sys.stdout, sys.stderr):
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(line_buffering=True)
+        if cwd:
+            os.chdir(cwd)
+        os.environ.update(env)
+        from k4mlinference.framework import cli
+        from k4mlinference.framework.eventloop import STOP
+
+        STOP.clear()
+        code = cli.main(args)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001  (whatever it is, the child must not return into the driver)
+        import traceback
+
+        traceback.print_exc()
+    finally:
         try:
-            rc = proc.wait()
+            sys.stdout.flush()
+            sys.stderr.flush()
         finally:
-            with _CHILDREN_LOCK:
-                _CHILDREN.discard(proc)
+            os._exit(code)
+
+
+def finish_chunk(chunk: Chunk, rc: int, t0: float) -> dict:
+    """The report of a chunk whose process ended with `rc` (a ChunkError naming the cause if it failed)."""
     if rc != 0:
         lines = Path(chunk.log).read_text(errors="replace").strip().splitlines()
         causes = [ln[len("k4run: error: ") :] for ln in lines if ln.startswith("k4run: error: ")]
         cause = causes[-1] if causes else (lines[-1] if lines else "no output")
         raise ChunkError(f"exited with code {rc}: {cause} (log: {chunk.log})")
+    report = chunk.log + ".json"
     out = json.loads(Path(report).read_text()) if os.path.exists(report) else {}
     out["wall"] = time.perf_counter() - t0
     return out
@@ -193,6 +307,9 @@ class Executor(ABC):
 
     name = "executor"
     workers = 1
+    # called once while the first workers run and this process only waits (the driver sets it: the
+    # merge's first-call costs are paid then, not after the last chunk)
+    while_waiting: Callable[[], None] | None = None
     shared_dir = ""  # Dask: a folder the driver and every worker see, where chunks write their outputs
 
     @abstractmethod
@@ -231,10 +348,42 @@ class ProcessesExecutor(Executor):
         self._pool = ThreadPoolExecutor(max_workers=self.workers)  # threads only wait on subprocesses
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        items = list(items)
+        if fn is run_chunk and not any(isinstance(i, Chunk) and i.ship for i in items):
+            yield from self._run_chunks(items)  # from this thread: workers may be forks of this process
+            return
         futures = {self._pool.submit(fn, item): item for item in items}
         for fut in as_completed(futures):
             exc = fut.exception()
             yield futures[fut], exc if exc is not None else fut.result()
+
+    def _run_chunks(self, items: list[Any]) -> Iterator[tuple[Any, Any]]:
+        """Up to `workers` chunk processes at once, started and reaped by this thread (no waiting threads)."""
+        pending = [Chunk(**i) if isinstance(i, dict) else i for i in items]
+        running: dict[Worker, tuple[Any, float]] = {}
+        while pending or running:
+            while pending and len(running) < self.workers:
+                chunk = pending.pop(0)
+                try:
+                    running[start_chunk(chunk)] = (chunk, time.perf_counter())
+                except Exception as exc:  # reported by the driver
+                    yield chunk, exc
+            if self.while_waiting is not None and running:
+                hook, self.while_waiting = self.while_waiting, None
+                try:
+                    hook()
+                except Exception as exc:  # noqa: BLE001  (an optimisation: the merge itself reports real errors)
+                    messages.emit("Executor", messages.DEBUG, f"preparing the merge failed: {exc}")
+            done = [w for w in running if w.poll() is not None]
+            if not done:
+                time.sleep(0.005)
+                continue
+            for w in done:
+                chunk, t0 = running.pop(w)
+                try:
+                    yield chunk, finish_chunk(chunk, w.returncode, t0)
+                except Exception as exc:
+                    yield chunk, exc
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -369,6 +518,8 @@ def run_chunks(
         out = os.path.abspath(chunk_output(output, i)) if output else ""
         stem = Path(out).with_suffix("") if out else logdir / f"chunk{i:03d}"
         chunks.append(Chunk(i, f, c, out, str(stem) + ".log", list(argv), cwd, iosvc, config_file))
+    if output and executor.name == "processes":
+        executor.while_waiting = lambda: warm_merge(logdir, output_type)
     if executor.name == "dask":  # a worker may be on another machine: ship inputs, bring outputs home
         _ship(chunks, argv, config_file, executor.shared_dir)
     messages.emit(
@@ -498,6 +649,37 @@ def merge_outputs(
         f"merged {n} events from {len(existing)} chunk files into {output} ({how}) in {time.perf_counter() - t0:.1f} s",
     )
     return output
+
+
+def warm_merge(folder: str | Path, output_type: str = "default") -> None:
+    """Merge two tiny throwaway files with the fast path, so that ROOT's first-call costs of the real
+    merge (its Python bindings of TChain, TTree::CloneTree, TFile, ...: about 0.3 s) are paid while
+    the workers run rather than after them."""
+    from k4mlinference.io.writer import normalize_backend
+
+    if normalize_backend(output_type) != "ttree":
+        return
+    import ROOT
+
+    tmp = Path(tempfile.mkdtemp(prefix=".k4run-warm-", dir=folder))
+    try:
+        parts = []
+        for i in range(2):
+            path = str(tmp / f"part{i}.root")
+            f = ROOT.TFile.Open(path, "RECREATE")
+            for name in ("events", "podio_metadata"):
+                t = ROOT.TTree(name, name)
+                value = array.array("i", [i])
+                t.Branch("x", value, "x/I")
+                t.Fill()
+                t.Write()
+            f.Close()
+            parts.append(path)
+        _merge_fast(parts, str(tmp / "merged.root"))
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _merge_fast(files: list[str], output: str) -> int:

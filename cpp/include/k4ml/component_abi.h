@@ -203,6 +203,50 @@ long K4ML_ABI(call)(void* a, std::uint64_t event, const void* const* in, const s
   return n;
 }
 
+/// A block of events in one call (what the event loop uses: one crossing per block, not per event).
+/// Event e's inputs are in[e * perEvent ...] with perEvent = sum(counts), the same layout as `call`;
+/// its outputs go to out[e * capacity ...], their number per slot to outCounts[e * nOutSlots ...], its
+/// filter decision to passed[e]. flags[1] = messages waiting. Returns the number of events; on an
+/// exception in event e: -1, *failed = e, and the outputs of the events before e are deleted (nothing
+/// is leaked, nothing half-done is handed over).
+long K4ML_ABI(call_batch)(void* a, const std::uint64_t* events, std::size_t nevents, const void* const* in,
+                          const std::size_t* counts, std::size_t nslots, void** out, std::size_t* outCounts,
+                          std::size_t nOutSlots, std::size_t capacity, int* passed, int* flags, std::size_t* failed) {
+  auto* algorithm = k4ml::abi::alg(a);
+  std::size_t done = 0;
+  std::vector<k4ml::CollectionBase*> made;  // handed over only if the whole block succeeds
+  const long n = k4ml::abi::guarded([&] {
+    std::size_t perEvent = 0;
+    for (std::size_t i = 0; i < nslots; ++i) perEvent += counts[i];
+    const std::vector<std::size_t> slotCounts(counts, counts + nslots);
+    std::vector<const k4ml::CollectionBase*> inputs(perEvent);
+    for (; done < nevents; ++done) {
+      algorithm->setEventNumber(events[done]);
+      const void* const* evIn = in + done * perEvent;
+      for (std::size_t i = 0; i < perEvent; ++i) inputs[i] = static_cast<const k4ml::CollectionBase*>(evIn[i]);
+      k4ml::CallResult r = algorithm->callErased(inputs, slotCounts);
+      if (r.outputs.size() > capacity || r.counts.size() > nOutSlots) {
+        for (auto* c : r.outputs) delete c;
+        throw std::length_error("returned " + std::to_string(r.outputs.size()) + " collections for " +
+                                std::to_string(capacity) + " configured output names");
+      }
+      void** evOut = out + done * capacity;
+      std::size_t* evCounts = outCounts + done * nOutSlots;
+      made.insert(made.end(), r.outputs.begin(), r.outputs.end());
+      for (std::size_t i = 0; i < r.outputs.size(); ++i) evOut[i] = dynamic_cast<void*>(r.outputs[i]);
+      for (std::size_t i = 0; i < r.counts.size(); ++i) evCounts[i] = r.counts[i];
+      passed[done] = r.passed ? 1 : 0;
+    }
+    return static_cast<long>(nevents);
+  });
+  if (n < 0) {
+    *failed = done;
+    for (auto* c : made) delete c;  // the outputs of the events before belong to no one yet
+  }
+  flags[1] = algorithm->hasMessages() ? 1 : 0;
+  return n;
+}
+
 /// The messages waiting, as "level\x1ftext\x1f..." (and cleared).
 const char* K4ML_ABI(messages)(void* a) {
   std::vector<std::string> parts;
