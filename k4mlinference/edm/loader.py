@@ -74,11 +74,14 @@ _IO_SELECTION = """<lcgdict>
   </selection>
 </lcgdict>
 """
-# in the module: podio_legacy.h; root_io.h is included (parsed by cling) when files are first read or written:
-# ROOT's own RNTuple module cannot be re-exported from ours (rootcling: "definition is not reachable")
+# in the builtin module: podio_legacy.h. root_io.h (the reader/writer helpers over TTree and RNTuple) is a C++
+# module of its own, built beside it when first needed: ROOT's RNTuple module cannot be re-exported from the builtin
+# one (rootcling: "definition is not reachable"), and parsing the header took 0.7 s of every process that read or
+# wrote a file
 IO_HEADERS = ("k4ml/io/podio_legacy.h",)
-IO_JIT_HEADERS = ("k4ml/io/root_io.h",)
+IO_MODULE_HEADERS = ("k4ml/io/root_io.h",)
 BUILTIN_LIBRARY = "k4mlBuiltinDict"
+IO_LIBRARY = "k4mlIODict"
 
 
 class DatamodelBuildError(RuntimeError):
@@ -246,6 +249,8 @@ class LoadedDatamodels:
         self.datamodels: dict[str, Datamodel] = {}
         self.include_dirs: list[Path] = []
         self.core_loaded = False
+        self.builtin_build: Path | None = None
+        self.io_loaded = False
         self.load_seconds: dict[str, float] = {}
 
 
@@ -306,7 +311,7 @@ def load_builtin() -> dict[str, Datamodel]:
     cppyy = cppyy_module()
     dms = load_builtin_datamodels()
     texts: dict[str, str] = {"k4ml/podio_types.h": CORE_HEADER.read_text()}
-    for h in (*IO_HEADERS, *IO_JIT_HEADERS):
+    for h in (*IO_HEADERS, *IO_MODULE_HEADERS):
         texts[h] = (REPO_CPP / h).read_text()
     selections = [_CORE_SELECTION, _IO_SELECTION]
     for i, dm in enumerate(dms):
@@ -331,11 +336,63 @@ def load_builtin() -> dict[str, Datamodel]:
     for h in headers[: -len(IO_HEADERS)]:
         cppyy.include(h)  # an import of the module: milliseconds
     _STATE.include_dirs.append(inc)
+    _STATE.builtin_build = build
     _STATE.core_loaded = True
     for dm in dms:
         _STATE.datamodels[dm.name] = dm
         _STATE.load_seconds[dm.name] = time.perf_counter() - t0
     return dict(_STATE.datamodels)
+
+
+def load_io() -> None:
+    """The ROOT I/O helpers (`k4ml/io/root_io.h`) as a precompiled C++ module with its library, built once in the
+    builtin build folder (so keyed by the same hash) and imported in milliseconds afterwards."""
+    if _STATE.io_loaded:
+        return
+    load_builtin()
+    cppyy = cppyy_module()
+    build = _STATE.builtin_build
+    io_dir = build / "io"
+    lib = io_dir / f"lib{IO_LIBRARY}.so"
+    with locked(build / "io.lock"):
+        if not lib.exists():
+            _compile_io_module(build, io_dir, lib)
+    cppyy.gbl.gSystem.AddDynamicPath(str(io_dir))  # its module.modulemap and .pcm
+    cppyy.load_library(str(lib))
+    for h in IO_MODULE_HEADERS:
+        cppyy.include(h)  # an import of the module
+    _STATE.io_loaded = True
+
+
+def _compile_io_module(build: Path, io_dir: Path, lib: Path) -> None:
+    """rootcling --cxxmodule + g++ for IO_MODULE_HEADERS (found in the builtin include folder) into `io_dir`."""
+    rdir = root_dir()
+    inc = build / "include"
+    io_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{IO_LIBRARY}-", dir=io_dir))
+    try:
+        rel = [f"../include/{h}" for h in IO_MODULE_HEADERS]  # from io/, where the module map lives at run time
+        (tmp / "selection.xml").write_text('<lcgdict><selection><namespace name="k4ml::io"/></selection></lcgdict>\n')
+        (tmp / "build.modulemap").write_text(_modulemap(IO_LIBRARY, [str(inc / h) for h in IO_MODULE_HEADERS]))
+        _run(
+            [str(rdir / "bin" / "rootcling"), "-f", "Dict.cxx", "-s", str(lib), "-rml", lib.name,
+             "-rmf", f"lib{IO_LIBRARY}.rootmap", "--cxxmodule", "--moduleMapFile=build.modulemap",
+             f"-I{inc}", f"-I{build}", *IO_MODULE_HEADERS, "selection.xml"],
+            tmp,
+        )  # fmt: skip
+        _run(
+            [os.environ.get("CXX", "g++"), "-shared", "-fPIC", "-O2", "-std=c++17", f"-I{rdir / 'include'}",
+             f"-I{inc}", "Dict.cxx", "-o", lib.name, f"-L{rdir / 'lib'}", "-lCore", "-lRIO", "-lTree",
+             "-lROOTNTuple", f"-Wl,-rpath,{rdir / 'lib'}"],
+            tmp,
+        )  # fmt: skip
+        (tmp / "module.modulemap").write_text(_modulemap(IO_LIBRARY, rel))
+        for f in tmp.iterdir():
+            if f.suffix in (".pcm", ".rootmap") or f.name == "module.modulemap":
+                os.replace(f, io_dir / f.name)
+        os.replace(tmp / lib.name, lib)  # last: its presence means the module is complete
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def loaded() -> dict[str, Datamodel]:
@@ -350,6 +407,7 @@ def include_dirs() -> list[Path]:
 if __name__ == "__main__":  # `python -m k4mlinference.edm.loader`: warm the cache
     t = time.perf_counter()
     load_builtin()
+    load_io()
     from k4mlinference.edm.tensor import NATIVE_DEFINES
 
     native_library("tensor_ops", NATIVE_DEFINES)  # the Tensor helpers' library, compiled once per machine

@@ -3,8 +3,8 @@
 `podio_legacy.h` (podio < 1.0's GenericParameters, with a real ROOT dictionary: ROOT needs a
 compiled collection proxy to read class branches reliably) is part of the builtin library and C++
 module that `k4mlinference.edm` loads (k4mlinference/edm/loader.py), so including it imports the
-precompiled module; `root_io.h` (the reader/writer helpers) is parsed by cling when first included
-(ROOT's RNTuple headers cannot be re-exported from our module).
+precompiled module; `root_io.h` (the reader/writer helpers) is a precompiled C++ module of its own
+(`loader.load_io`: ROOT's RNTuple headers cannot be re-exported from the builtin module).
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ def cppyy_io() -> Any:
 
         edm.load()
         cppyy = loader.cppyy_module()
-        for header in (*loader.IO_HEADERS, *loader.IO_JIT_HEADERS):
+        for header in loader.IO_HEADERS:
             cppyy.include(header)
+        loader.load_io()
         ns = _LOADED["ns"] = cppyy.gbl.k4ml.io
         protect_reads(ns)
         return ns
