@@ -256,6 +256,23 @@ def test_parameters_and_categories() -> None:
     assert len(r.get("runs")) == 1
 
 
+def test_podio_python_spellings() -> None:
+    """A script written for podio's Python API (reader.get, frame.collections, get_parameter,
+    get_datamodel_definition) runs on our Reader unchanged."""
+    import json
+
+    from k4mlinference.io import Reader
+
+    reader = Reader(DDSIM)
+    event = reader.get("events")[0]
+    assert "MCParticles" in event.collections and isinstance(event.collections, tuple)
+    assert len(event.get("MCParticles")) > 0
+    meta = reader.get("metadata")[0]
+    key = next(k for k in meta.parameters if k.endswith("__CellIDEncoding"))
+    assert meta.get_parameter(key) == meta.getParameter(key)
+    assert "components" in json.loads(reader.get_datamodel_definition("edm4hep"))
+
+
 def test_list_of_files_reads_as_one_stream() -> None:
     from k4mlinference.io import Reader
 

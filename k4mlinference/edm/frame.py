@@ -210,6 +210,11 @@ class Frame:
     def getAvailableCollections(self) -> list[str]:
         return list(self._colls)
 
+    @property
+    def collections(self) -> tuple[str, ...]:
+        """The collection names, as podio's Python `Frame.collections` gives them (scripts port unchanged)."""
+        return tuple(self.getAvailableCollections())
+
     def collection_by_id(self, coll_id: int) -> Any | None:
         """The collection with podio ID `coll_id` (what a relation stores), or None."""
         name = self._ids.get(int(coll_id))

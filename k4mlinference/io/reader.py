@@ -572,6 +572,8 @@ class Reader:
         """The JSON definition of datamodel `name` stored in the (first) file."""
         return self._sources[0].md.edm_definitions[name]
 
+    get_datamodel_definition = datamodel_definition  # podio's Python Reader spells it so
+
     def close(self) -> None:
         for s in getattr(self, "_sources", []):
             s.close()
