@@ -11,7 +11,7 @@ from k4mlinference.algorithms.flavour import FlavourDetectorResponse, HepMC3Read
 
 
 def write_events(path, n: int) -> None:
-    """n events e+e- -> Z -> K0S pi+ pi-, K0S -> pi+ pi- decaying at (10 + event) mm along x; MeV and cm."""
+    """n events e+e- -> Z -> K0S pi+ pi-, K0S -> pi+ pi- decaying at x = (10 + event) mm, z = 2 mm; MeV and cm."""
     with pyhepmc.open(path, "w") as f:
         for k in range(n):
             evt = pyhepmc.GenEvent(pyhepmc.Units.MEV, pyhepmc.Units.CM)
@@ -32,7 +32,7 @@ def write_events(path, n: int) -> None:
             v_z.add_particle_in(z)
             for p in (k0s, pip, pim):
                 v_z.add_particle_out(p)
-            v_k = pyhepmc.GenVertex(((10 + k) / 10.0, 0, 0, (10 + k) / 10.0))  # cm, c*t in cm
+            v_k = pyhepmc.GenVertex(((10 + k) / 10.0, 0, 0.2, (10 + k) / 10.0))  # cm, c*t in cm
             v_k.add_particle_in(k0s)
             v_k.add_particle_out(d1)
             v_k.add_particle_out(d2)
@@ -77,8 +77,9 @@ def test_reads_particles_units_and_relations(hepmc_file) -> None:
     np.testing.assert_array_equal(c["status"], [4, 4, 2, 2, 1, 1, 1, 1])
     np.testing.assert_array_equal(c["charge"], [-1, 1, 0, 0, 1, -1, 1, -1])
     np.testing.assert_allclose(c["p"][3], [20.0, 0.0, 0.0], rtol=1e-6)  # MeV -> GeV
-    np.testing.assert_allclose(c["vertex"][6], [10.0, 0.0, 0.0], rtol=1e-6)  # cm -> mm
-    np.testing.assert_allclose(c["endpoint"][3], [10.0, 0.0, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(c["vertex"][6], [10.0, 0.0, 2.0], rtol=1e-6)  # cm -> mm
+    np.testing.assert_allclose(c["endpoint"][3], [10.0, 0.0, 2.0], rtol=1e-6)
+    np.testing.assert_allclose(c["endpoint"][5], [0.0, 0.0, 0.0])  # stable: no end vertex
     assert c["time"][6] == pytest.approx(10.0 / 299.792458, rel=1e-6)  # ns
     assert c["mass"][3] == pytest.approx(0.4976, abs=2e-3)  # from the four-momentum
     b, e = c["parents"][6]

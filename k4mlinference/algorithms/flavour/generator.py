@@ -15,10 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from k4mlinference.edm.fill import new_collection, set_relation
 from k4mlinference.framework import Output, Producer, Property
 
-MM_PER_NS = 299.792458  # Pythia times are in mm/c
+from .record import mcparticles
 
 COMMON = [
     "Beams:idA = 11",
@@ -126,25 +125,6 @@ def event_to_mcparticles(event) -> object:
     ).reshape(n, 14)
     mothers = [[m - 1 for m in p.motherList() if m > 0] for p in parts]
     daughters = [[d - 1 for d in p.daughterList() if d > 0] for p in parts]
-    coll, d = new_collection("edm4hep::MCParticleCollection", n)
-    d["PDG"] = cols[:, 0]
-    status = cols[:, 1].astype(np.int32)
-    d["generatorStatus"] = status
-    d["charge"] = cols[:, 2]
-    d["mass"] = cols[:, 3]
-    for k, a in enumerate("xyz"):
-        d["momentum"][a] = cols[:, 4 + k]
-        d["momentumAtEndpoint"][a] = cols[:, 4 + k]
-        d["vertex"][a] = cols[:, 7 + k]
-        d["endpoint"][a] = np.where(status == 1, 0.0, cols[:, 11 + k])  # stable: no end point known here
-    d["time"] = cols[:, 10] / MM_PER_NS
-    for rel, lists in (("parents", mothers), ("daughters", daughters)):
-        counts = np.array([len(x) for x in lists], np.uint32)
-        end = np.cumsum(counts, dtype=np.uint32)
-        d[rel + "_begin"] = end - counts
-        d[rel + "_end"] = end
-    del d
-    for rel, lists in (("parents", mothers), ("daughters", daughters)):
-        flat = np.fromiter((i for x in lists for i in x), np.int32)
-        set_relation(coll, rel, flat, int(coll.getID()))
-    return coll
+    status = cols[:, 1]
+    cols[status == 1, 11:14] = 0.0  # stable: no end point known here
+    return mcparticles(cols, mothers, daughters)

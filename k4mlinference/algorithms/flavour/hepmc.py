@@ -19,10 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from k4mlinference.edm.fill import new_collection, set_relation
 from k4mlinference.framework import Output, Producer, Property
 
-MM_PER_NS = 299.792458
+from .record import COLUMNS, mcparticles
 
 
 class HepMC3Reader(Producer):
@@ -83,7 +82,7 @@ def genevent_to_mcparticles(event: Any, charge_of, units: Any) -> Any:
     parts = list(event.particles)
     n = len(parts)
     row = {p.id: i for i, p in enumerate(parts)}  # HepMC ids are 1-based and need not be dense
-    cols = np.zeros((n, 13))
+    cols = np.zeros((n, len(COLUMNS)))
     mothers: list[list[int]] = []
     daughters: list[list[int]] = []
     for i, p in enumerate(parts):
@@ -94,31 +93,9 @@ def genevent_to_mcparticles(event: Any, charge_of, units: Any) -> Any:
         mass = p.generated_mass if p.is_generated_mass_set() else np.sqrt(max(m.e**2 - m.px**2 - m.py**2 - m.pz**2, 0))
         cols[i] = (
             p.pid, p.status, charge_of(int(p.pid)), mass, m.px, m.py, m.pz,
-            *((pos.x, pos.y, pos.z) if pos is not None else (0.0, 0.0, 0.0)),
+            *((pos.x, pos.y, pos.z, pos.t) if pos is not None else (0.0, 0.0, 0.0, 0.0)),
             *((dec.x, dec.y, dec.z) if dec is not None else (0.0, 0.0, 0.0)),
         )  # fmt: skip
-        cols[i, 12] = pos.t if pos is not None else 0.0
         mothers.append([row[q.id] for q in prod.particles_in] if prod is not None else [])
         daughters.append([row[q.id] for q in end.particles_out] if end is not None else [])
-    coll, d = new_collection("edm4hep::MCParticleCollection", n)
-    if n:
-        d["PDG"] = cols[:, 0]
-        d["generatorStatus"] = cols[:, 1].astype(np.int32)
-        d["charge"] = cols[:, 2]
-        d["mass"] = cols[:, 3]
-        for k, a in enumerate("xyz"):
-            d["momentum"][a] = cols[:, 4 + k]
-            d["momentumAtEndpoint"][a] = cols[:, 4 + k]
-            d["vertex"][a] = cols[:, 7 + k]
-            d["endpoint"][a] = cols[:, 10 + k]
-        d["time"] = cols[:, 12] / MM_PER_NS
-        for rel, lists in (("parents", mothers), ("daughters", daughters)):
-            counts = np.array([len(x) for x in lists], np.uint32)
-            end_idx = np.cumsum(counts, dtype=np.uint32)
-            d[rel + "_begin"] = end_idx - counts
-            d[rel + "_end"] = end_idx
-    del d
-    for rel, lists in (("parents", mothers), ("daughters", daughters)):
-        flat = np.fromiter((i for x in lists for i in x), np.int32)
-        set_relation(coll, rel, flat, int(coll.getID()))
-    return coll
+    return mcparticles(cols, mothers, daughters)
