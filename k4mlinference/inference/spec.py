@@ -11,6 +11,7 @@ way these fail is a mis-wired configuration in a long job, and the message is al
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,12 @@ class ModelInputError(ModelError):
 
 class ModelOutputError(ModelError):
     """A model returned non-finite values (with nan_policy 'raise')."""
+
+
+class ModelRunError(ModelError):
+    """The runtime (onnxruntime, TorchScript, torch) failed while running the model on inputs that passed the
+    contract check (a shape only the graph constrains, a dtype it cannot take, ...). The message names the
+    model file and the inputs actually fed (name, dtype, shape) besides the runtime's own reason."""
 
 
 #: maps a row of the array given to the model to (global event number, row within that event's tensor),
@@ -97,31 +104,70 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
 
 
+def describe_feeds(feeds: dict[str, Any]) -> str:
+    """`x float32 (3, 11), aux int64 (3,)`: the inputs actually fed, for messages."""
+    parts = []
+    for name, v in feeds.items():
+        shape = getattr(v, "shape", None)
+        dt = getattr(v, "dtype", None)
+        if dt is not None and not isinstance(dt, np.dtype):  # torch
+            dt = str(dt).replace("torch.", "")
+        parts.append(f"'{name}' {dt} {_shape_text(tuple(int(d) for d in shape)) if shape is not None else '?'}")
+    return ", ".join(parts) or "no inputs"
+
+
+_ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ")
+_ORT_SOURCE = re.compile(r"(\S+\.(?:h|cc|cpp|cu):\d+ )(\S+\([^)]*\)(?: const)? )?(.*? was false\. )?")
+
+
+def runtime_reason(err: BaseException, limit: int = 300) -> str:
+    """The useful part of a runtime's error, on one short line: onnxruntime's status message without its
+    source location, or the last `...Error: ...` line of a TorchScript interpreter traceback."""
+    text = str(err).strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if len(lines) > 1:  # TorchScript: "The following operation failed ... Traceback ... RuntimeError: why"
+        errs = [ln for ln in lines if re.match(r"^[A-Za-z_.]*(Error|Exception):", ln)]
+        text = errs[-1] if errs else lines[0]
+    text = _ORT_PREFIX.sub("", text)
+    text = text.replace("Error in execution: ", "").replace("Non-zero status code returned while running ", "")
+    text = text.replace(" Name:''", "").replace(" Status Message:", ":")
+    text = _ORT_SOURCE.sub("", text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def check_inputs(
     model_name: str,
     specs: list[TensorSpec],
     feeds: dict[str, Any],
     nan_policy: str = "raise",
     locate: RowLocator | None = None,
+    optional: list[TensorSpec] = (),  # type: ignore[assignment]
 ) -> None:
     """Check a feed dict against the input specs; raise ModelInputError naming model, input and mismatch.
+
+    `optional`: inputs the model has a default for (ONNX initializers listed as graph inputs); they may be
+    left out, and are checked like the others when given.
 
     `nan_policy`: "raise" (default) rejects NaN/inf inputs, "warn" warns once per call, "ignore" skips
     the scan (saves one pass over the data for models known to handle them).
     """
-    if len(feeds) != len(specs) or not all(s.name in feeds for s in specs):
-        known = {s.name for s in specs}
+    given_optional = [s for s in optional if s.name in feeds] if optional else []
+    if len(feeds) != len(specs) + len(given_optional) or not all(s.name in feeds for s in specs):
+        known = {s.name for s in specs} | {s.name for s in optional}
         unknown = [k for k in feeds if k not in known]
         if unknown:
+            extra = f" (optional: {[s.name for s in optional]})" if optional else ""
             raise ModelInputError(
-                f"model {model_name}: unknown input name(s) {unknown}; the model's inputs are {[s.name for s in specs]}"
+                f"model {model_name}: unknown input name(s) {unknown}; the model's inputs are "
+                f"{[s.name for s in specs]}{extra}"
             )
         missing = [s.name for s in specs if s.name not in feeds]
         raise ModelInputError(
             f"model {model_name}: missing input(s) {missing}; the model's inputs are {[s.name for s in specs]}"
         )
     named: dict[str, tuple[int, str]] = {}
-    for spec in specs:
+    for spec in [*specs, *given_optional] if given_optional else specs:
         arr = feeds[spec.name]
         shape = arr.shape
         dtype = arr.dtype if isinstance(arr.dtype, np.dtype) else _dtype_of(arr)
