@@ -354,6 +354,12 @@ class OnnxRuntimeBackend(Backend):
 
     def _run_bound(self, feeds: dict[str, Any], out: dict[str, np.ndarray] | None) -> dict[str, Any]:
         binding = self.binding()
+        if self.optional_inputs:  # a binding keeps its inputs: an optional input fed before must not stay bound
+            names = frozenset(feeds)
+            if getattr(self._tls, "fed", names) != names:
+                self._tls.native = None
+                binding = self.binding()
+            self._tls.fed = names
         copied: list[str] = []
         in_ptrs: dict[str, int] = {}
         keep = []  # what the bound inputs point into, alive until the run is over
