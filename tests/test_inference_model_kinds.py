@@ -121,7 +121,12 @@ def test_runtime_failures_name_file_and_feeds(tmp_path):
         model.run({"x": np.ones((3, 3), np.float32)})
     msg = str(err.value)
     assert msg.startswith(f"model {path}: onnxruntime failed on inputs 'x' float32 (3, 3): ")
-    assert "cannot be reshaped" in msg and "onnxruntime_src" not in msg and "\n" not in msg and len(msg) < 400
+    assert (
+        "Reshape node: The input tensor cannot be reshaped" in msg
+        and "onnxruntime_src" not in msg
+        and "\n" not in msg
+        and len(msg) < 400
+    )
 
     lin = torch.jit.script(torch.nn.Linear(4, 2).eval())
     pt = tmp_path / "linear.pt"
@@ -338,3 +343,56 @@ def test_optional_inputs_with_initializer_defaults(tmp_path, edm_loaded):
     np.testing.assert_array_equal(res[1][0], 0.5 * x[:2])
     with pytest.raises(ModelError, match=r"3 InputCollections .* has 1 input\(s\): x \[N, 2\] float32 and 1 optional"):
         _alg(path, 1, inputs=["X", "Scale", "Z"])
+    # IR 3: every initializer is listed as a graph input, and none is an input to feed
+    graph.ClearField("input")
+    graph.input.extend([helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2]),
+                        helper.make_tensor_value_info("scale", TensorProto.FLOAT, [1])])  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 8)])
+    model.ir_version = 3
+    onnx.save(model, str(tmp_path / "ir3.onnx"))
+    ir3 = load_model(tmp_path / "ir3.onnx")
+    assert ir3.input_names == ["x"] and ir3.optional_inputs == []
+    np.testing.assert_array_equal(ir3.run({"x": x})["y"], 2 * x)
+
+
+# ------------------------------------------------------------------------------------------ 1, 5: batch-only failures
+def test_model_failing_only_on_batches_runs_event_by_event(tmp_path, edm_loaded):
+    """A set model with a learned position per row (a table of 8, as transformers over an event's constituents
+    have): every event fits, several events concatenated do not. The engine falls back to one event at a
+    time (one warning); an event that does not fit either is a ModelRunError naming it."""
+    table = numpy_helper.from_array(np.arange(8 * 2, dtype=np.float32).reshape(8, 2) / 10, "table")
+    consts = [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in [("zero", 0), ("one", 1)]]
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shape"]),
+        helper.make_node("Gather", ["shape", "zero"], ["n"]),
+        helper.make_node("Range", ["zero", "n", "one"], ["idx"]),
+        helper.make_node("Gather", ["table", "idx"], ["pos"]),
+        helper.make_node("Add", ["x", "pos"], ["y"]),
+    ]
+    graph = helper.make_graph(nodes, "positions", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])],
+                              initializer=[table, *consts])  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "positions.onnx"
+    onnx.save(model, str(path))
+    rng = np.random.default_rng(2)
+    xs = [rng.standard_normal((n, 2)).astype(np.float32) for n in (5, 0, 6, 3)]
+    want = [x + np.arange(len(x) * 2, dtype=np.float32).reshape(-1, 2) / 10 for x in xs]
+    engine = InferenceEngine(load_model(path), batch_size=4)
+    with pytest.warns(
+        RuntimeWarning,
+        match=r"it fails on 3 events at once: onnxruntime failed on inputs 'x' float32 \(14, 2\): Add node",
+    ):
+        got = engine.run_events([{"x": x} for x in xs])
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g["y"], w, rtol=1e-6)
+    alg = _alg(path, 4)
+    with pytest.warns(RuntimeWarning, match="it fails on 3 events at once"):
+        res = _run_alg(alg, [[x] for x in xs])
+    for (y,), w in zip(res, want):
+        np.testing.assert_allclose(y, w, rtol=1e-6)
+    too_long = rng.standard_normal((9, 2)).astype(np.float32)
+    with pytest.raises(ModelRunError, match=r"inputs 'x' float32 \(9, 2\): \w+ node.*\(event 1\)$") as err:
+        alg.process_batch([([tensor.from_array(xs[0])],), ([tensor.from_array(too_long)],)])
+    assert err.value.event == 1

@@ -38,7 +38,7 @@ import numpy as np
 from k4mlinference.edm import tensor
 from k4mlinference.edm.tensor import TensorError
 from k4mlinference.inference.model import Model
-from k4mlinference.inference.spec import ModelError, ModelInputError, RowLocator
+from k4mlinference.inference.spec import ModelError, ModelInputError, ModelRunError, RowLocator
 
 
 class InferenceEngine:
@@ -154,7 +154,7 @@ class InferenceEngine:
         if len(events) == 1:
             if rows[0] == 0:
                 return [self._empty_outputs(events[0], None)]
-            return [self._as_numpy(self._call(events[0], locate=_locator(None, numbers)))]
+            return [self._as_numpy(self._call_event(events[0], numbers[0]))]
         if any(r is None for r in rows):
             return self._one_by_one(events, numbers, "inputs of one event have different row counts")
         for n in names:
@@ -166,7 +166,12 @@ class InferenceEngine:
         if live:
             feeds = {n: _concat([events[i][n] for i in live]) for n in names}
             total = int(sum(rows[i] for i in live))
-            out = self._as_numpy(self._call(feeds, locate=_locator(rows, numbers)))
+            try:
+                out = self._as_numpy(self._call(feeds, locate=_locator(rows, numbers)))
+            except ModelRunError as e:
+                if len(live) == 1:
+                    raise _at(e, numbers[live[0]]) from e.__cause__
+                return self._one_by_one(events, numbers, f"it fails on {len(live)} events at once: {_reason(e)}")
             if any(v is None or v.ndim == 0 or v.shape[0] != total for v in out.values()):
                 return self._one_by_one(events, numbers, "an output does not have the batch axis")
             bounds = np.cumsum([rows[i] for i in live])[:-1]
@@ -180,6 +185,13 @@ class InferenceEngine:
             if not r:
                 results[i] = self._empty_outputs(events[i], template)
         return results  # type: ignore[return-value]
+
+    def _call_event(self, feeds: dict[str, Any], number: int, out: dict[str, np.ndarray] | None = None) -> dict:
+        """`_call` on one event's rows; a runtime failure names the event (and carries it as `.event`)."""
+        try:
+            return self._call(feeds, out=out, locate=_locator(None, [number]))
+        except ModelRunError as e:
+            raise _at(ModelRunError(f"{e} (event {number})"), number) from e.__cause__
 
     def _warn_unsplittable(self, why: str) -> None:
         if not self._warned_unsplittable:
@@ -195,7 +207,7 @@ class InferenceEngine:
     ) -> list[dict[str, np.ndarray]]:
         self._warn_unsplittable(why)
         return [
-            self._empty_outputs(e, None) if _rows(e) == 0 else self._as_numpy(self._call(e, locate=_locator(None, [n])))
+            self._empty_outputs(e, None) if _rows(e) == 0 else self._as_numpy(self._call_event(e, n))
             for e, n in zip(events, numbers)
         ]
 
@@ -231,7 +243,10 @@ class InferenceEngine:
                 ),
                 numbers[i],
             )
-        return f"input '{name}' has per-row shape {first} in event {numbers[0]} and {tuple(inner[bad])} in event {numbers[bad]}"
+        return (
+            f"input '{name}' has per-row shape {first} in event {numbers[0]} and {tuple(inner[bad])} "
+            f"in event {numbers[bad]}"
+        )
 
     def _static_empty(self) -> dict[str, tuple[tuple[int, ...], np.dtype]] | None:
         """{output: (inner shape, dtype)} when the contract fixes every output of a zero-row call: each output's
@@ -355,7 +370,14 @@ class InferenceEngine:
         feeds = {name: self._gathered(name, info, rows, numbers) for name, info in zip(names, infos)}
         total = int(rows.sum())
         if total:
-            res = self._as_numpy(self._call(feeds, locate=_locator(rows, numbers)))
+            try:
+                res = self._as_numpy(self._call(feeds, locate=_locator(rows, numbers)))
+            except ModelRunError as e:
+                live = np.flatnonzero(rows)
+                if len(live) == 1:
+                    raise _at(e, numbers[int(live[0])]) from e.__cause__
+                why = f"it fails on {len(live)} events at once: {_reason(e)}"
+                return self._columns_one_by_one(by_input, numbers, why)
             if any(v is None or v.ndim == 0 or v.shape[0] != total for v in res.values()):
                 return self._columns_one_by_one(by_input, numbers, "an output does not have the batch axis")
         else:
@@ -418,15 +440,14 @@ class InferenceEngine:
             res = self._empty_outputs(feeds, None)
         else:
             bufs = self._output_buffers(feeds, rows)
-            locate = _locator(None, [index])
             if bufs is not None:
                 colls_out, targets = bufs
-                res = self._call(feeds, out=targets, locate=locate)  # the backend writes into the collections' buffers
+                res = self._call_event(feeds, index, out=targets)  # the backend writes into the collections' buffers
                 if all(res.get(k) is v for k, v in targets.items()):
                     return colls_out
                 # the backend's outputs did not have the planned shapes: store what it returned instead
             else:
-                res = self._call(feeds, locate=locate)
+                res = self._call_event(feeds, index)
             res = self._as_numpy(res)
         out_colls = []
         for v in res.values():

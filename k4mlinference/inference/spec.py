@@ -117,6 +117,7 @@ def describe_feeds(feeds: dict[str, Any]) -> str:
 
 
 _ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ")
+_ORT_NODE = re.compile(r"(\w+) node\. Name:'([^']*)' Status Message: ")
 _ORT_SOURCE = re.compile(r"(\S+\.(?:h|cc|cpp|cu):\d+ )(\S+\([^)]*\)(?: const)? )?(.*? was false\. )?")
 
 
@@ -130,7 +131,7 @@ def runtime_reason(err: BaseException, limit: int = 300) -> str:
         text = errs[-1] if errs else lines[0]
     text = _ORT_PREFIX.sub("", text)
     text = text.replace("Error in execution: ", "").replace("Non-zero status code returned while running ", "")
-    text = text.replace(" Name:''", "").replace(" Status Message:", ":")
+    text = _ORT_NODE.sub(lambda m: f"{m[1]} node '{m[2]}': " if m[2] else f"{m[1]} node: ", text)
     text = _ORT_SOURCE.sub("", text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
