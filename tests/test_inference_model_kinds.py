@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -149,11 +150,22 @@ class Dicts(torch.nn.Module):
         return {"p": torch.sigmoid(x), "q": {"r": x * 3}}
 
 
+class Scores(NamedTuple):
+    score: torch.Tensor
+    total: torch.Tensor
+
+
+class Named(torch.nn.Module):
+    def forward(self, x) -> Scores:
+        return Scores(torch.tanh(x), x.sum(1))
+
+
 def test_torchscript_nested_outputs_flattened(tmp_path, edm_loaded):
     x = np.arange(12, dtype=np.float32).reshape(3, 4)
     for module, names in [
         (Nested(), ["output_0", "output_1.0", "output_1.1.a", "output_1.1.b"]),
         (Dicts(), ["p", "q.r"]),
+        (Named(), ["score", "total"]),
     ]:
         path = tmp_path / f"{type(module).__name__}.pt"
         with warnings.catch_warnings():

@@ -121,15 +121,14 @@ class MLInference(MultiTransformer):
             for s in fed:
                 if s.dtype is not None and s.dtype not in holds:
                     raise ModelError(
-                        f"{self.name}: model {self.ModelPath}: input '{s.name}' is {s.dtype}, but Tensor collections "
+                        f"{self.name}: model {self.ModelPath}: input '{s.name}' is {_dtype_text(s)}, but Tensor collections "
                         f"hold float32 or int64; set CastInputs=True to convert the features on each call"
                     )
         for s in self.model.outputs:
             known = s.dtype is not None and s.dtype.kind in "biuf"
             if not known and (s.dtype is not None or self.model.kind == "onnxruntime"):
-                what = s.doc or str(s.dtype)
                 raise ModelError(
-                    f"{self.name}: model {self.ModelPath}: output '{s.name}' is {what}, which no Tensor can hold "
+                    f"{self.name}: model {self.ModelPath}: output '{s.name}' is {_dtype_text(s)}, which no Tensor can hold "
                     f"(float32/int64; other numbers are converted); re-export the model without it or with a "
                     f"numeric type"
                 )
@@ -162,3 +161,10 @@ class MLInference(MultiTransformer):
         if len(by_output) == 1:
             return [([c],) for c in by_output[0]]
         return [(list(per_event),) for per_event in zip(*by_output)]
+
+
+def _dtype_text(spec: Any) -> str:
+    """float64, or the runtime's type (tensor(string), tensor(bfloat16)) where numpy has no name for it."""
+    if spec.dtype is not None and spec.dtype.kind != "O":
+        return str(spec.dtype)
+    return spec.doc or str(spec.dtype)

@@ -112,7 +112,8 @@ def describe_feeds(feeds: dict[str, Any]) -> str:
         dt = getattr(v, "dtype", None)
         if dt is not None and not isinstance(dt, np.dtype):  # torch
             dt = str(dt).replace("torch.", "")
-        parts.append(f"'{name}' {dt} {_shape_text(tuple(int(d) for d in shape)) if shape is not None else '?'}")
+        dims = "?" if shape is None else str(tuple(int(d) for d in shape))
+        parts.append(f"'{name}' {dt} {dims}")
     return ", ".join(parts) or "no inputs"
 
 

@@ -145,11 +145,11 @@ class TorchBackend(Backend):
 
     def _split_outputs(self, res: Any) -> dict[str, Any]:
         """The model's return value as {name: tensor}: a tensor is `output`; a tuple/list gives `output_0`,
-        `output_1`...; a dict gives its keys; nested tuples/lists/dicts are flattened depth-first, the path
+        `output_1`...; a dict gives its keys, a NamedTuple its fields; nested tuples/lists/dicts are flattened depth-first, the path
         joined by '.' (`output_1.0`, `scores.b`), so names are stable from call to call. Names declared by the
         user or a sidecar replace these, in the same order."""
         flat = _flatten(res, self.name)
-        if isinstance(res, dict) or any(k != i for i, k in enumerate(flat)):
+        if isinstance(res, dict) or any(k != i for i, k in enumerate(flat)):  # names, not positions
             if not self.outputs_declared:
                 self.outputs = [TensorSpec(k, None, None) for k in flat]
                 self.outputs_declared = True
@@ -181,7 +181,8 @@ class TorchBackend(Backend):
 
 def _flatten(res: Any, model: str) -> dict[Any, Any]:
     """{path: tensor} of a (nested) return value; a plain tensor or flat tuple/list gives {0: t, 1: ...}, a
-    dict or any nesting gives string paths ('output_1.0', 'key.sub'). Python numbers become 0-d tensors."""
+    dict, a NamedTuple (its fields) or any nesting gives string paths ('output_1.0', 'key.sub'). Python
+    numbers become 0-d tensors."""
     import torch
 
     def leaf(v: Any, path: str) -> Any:
@@ -195,6 +196,8 @@ def _flatten(res: Any, model: str) -> dict[Any, Any]:
         )
 
     def walk(v: Any, path: str, out: dict[Any, Any]) -> None:
+        if isinstance(v, tuple) and hasattr(v, "_fields"):  # a NamedTuple: its field names
+            v = dict(zip(v._fields, v))
         if isinstance(v, dict):
             for k, x in v.items():
                 walk(x, f"{path}.{k}" if path else str(k), out)
@@ -204,7 +207,8 @@ def _flatten(res: Any, model: str) -> dict[Any, Any]:
         else:
             out[path or "output"] = leaf(v, path or "output")
 
-    if isinstance(res, (tuple, list)) and not any(isinstance(x, (tuple, list, dict)) for x in res):
+    named = isinstance(res, tuple) and hasattr(res, "_fields")
+    if isinstance(res, (tuple, list)) and not named and not any(isinstance(x, (tuple, list, dict)) for x in res):
         return {i: leaf(x, f"output_{i}") for i, x in enumerate(res)}
     if not isinstance(res, (tuple, list, dict)):
         return {0: leaf(res, "output")}
