@@ -4,6 +4,10 @@ from k4mlinference.inference import load_model
 model = load_model("model.onnx")                  # backend from the suffix; intra-op threads = 1
 model.inputs    # [TensorSpec(name='input', shape=('batch_size', 6), dtype=float32)]
 y = model.run({"input": x})["output"]            # numpy in (or torch), numpy out
+model.optional_inputs, model.output_classes       # ONNX inputs with a default; ZipMap class labels
+
+Errors: ModelInputError (the call does not fit the contract), ModelRunError (the runtime failed on
+inputs that did: file, inputs fed and the runtime's reason), ModelOutputError (non-finite outputs).
 """
 
 from __future__ import annotations

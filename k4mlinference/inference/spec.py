@@ -5,7 +5,8 @@ as the exporter wrote them), its shape (ints are fixed dimensions, strings are n
 dimensions such as ``"batch_size"``, ``None`` is an unnamed dynamic dimension; ``shape=None``
 means unknown rank) and its numpy dtype (``None`` if the backend cannot tell, e.g. TorchScript).
 
-Errors name the model file, the tensor and expected vs given shape and dtype, because the usual
+Errors (`ModelInputError` before the call, `ModelRunError` from inside the runtime, `ModelOutputError`
+after it) name the model file, the tensor and expected vs given shape and dtype, because the usual
 way these fail is a mis-wired configuration in a long job, and the message is all the user sees.
 """
 

@@ -15,6 +15,14 @@ onnxruntime's compiled layer when it has the expected shape (`native_binding`, o
 benchmarks/bench_inference.py measures both, and the Python wrappers cost ~15 us per call, as much
 as a small model's inference for one event.
 
+Model kinds: graph inputs that are also initializers (IR >= 4) are `optional_inputs` (fed only when
+given; a thread's binding is rebuilt when the set of fed inputs changes, so an override does not
+stick). ZipMap outputs (`seq(map(int64|string, float))`, sklearn/onnxmltools classifiers) become
+[rows, classes] float32 arrays with the labels in `output_classes` (read from the file with the
+`onnx` package when installed, else from the first call); such models run through `session.run`,
+since IO binding cannot read maps. Failures inside the runtime are `ModelRunError`s naming the file
+and the inputs fed.
+
 Threads: inside a framework the runtime must not start its own pool per session (every process
 would spawn one thread per core per session): intra/inter-op threads come from the options
 (MLInference passes 1/1).

@@ -1,6 +1,8 @@
 """TorchScript (`.pt`), torch.export (`.pt2`) files and nn.Module objects, always in inference_mode.
 
-torch's thread count is process-wide, so it is only set when asked for explicitly.
+torch's thread count is process-wide, so it is only set when asked for explicitly. Nested return values
+(tuples, lists, dicts, NamedTuples) are flattened with stable names (`_split_outputs`); a failure inside
+the interpreter is a `ModelRunError` naming the file and the inputs fed.
 """
 
 from __future__ import annotations
