@@ -399,6 +399,9 @@ def test_model_failing_only_on_batches_runs_event_by_event(tmp_path, edm_loaded)
         got = engine.run_events([{"x": x} for x in xs])
     for g, w in zip(got, want):
         np.testing.assert_allclose(g["y"], w, rtol=1e-6)
+    assert engine.calls == 1 + 3  # the failed batch, then the 3 events with rows
+    engine.run_events([{"x": x} for x in xs])
+    assert engine.calls == 4 + 3  # remembered: no batch tried again
     alg = _alg(path, 4)
     with pytest.warns(RuntimeWarning, match="it fails on 3 events at once"):
         res = _run_alg(alg, [[x] for x in xs])

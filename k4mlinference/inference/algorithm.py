@@ -117,7 +117,7 @@ class MLInference(MultiTransformer):
         """Refuse, before any event, inputs a Tensor collection cannot feed (without CastInputs) and outputs
         no Tensor can hold."""
         holds = set(tensor.DTYPES.values())
-        if not self.CastInputs and not self.Preprocess:  # preprocessing may produce the model's dtype itself
+        if not self.CastInputs:  # (preprocessing gives float32 too)
             for s in fed:
                 if s.dtype is not None and s.dtype not in holds:
                     raise ModelError(

@@ -62,6 +62,7 @@ class InferenceEngine:
         self.check = check
         self._warned_unsplittable = False
         self._warned_zero_rows = False
+        self._batches_fail = False  # the model failed on several events at once: one event per call from then on
         self.calls = 0  # model calls made (tests check batching with it)
         self._fixed_for: Any = None
         self._fixed_value: int | None = None
@@ -155,6 +156,8 @@ class InferenceEngine:
             if rows[0] == 0:
                 return [self._empty_outputs(events[0], None)]
             return [self._as_numpy(self._call_event(events[0], numbers[0]))]
+        if self._batches_fail:
+            return self._one_by_one(events, numbers, "")
         if any(r is None for r in rows):
             return self._one_by_one(events, numbers, "inputs of one event have different row counts")
         for n in names:
@@ -171,6 +174,7 @@ class InferenceEngine:
             except ModelRunError as e:
                 if len(live) == 1:
                     raise _at(e, numbers[live[0]]) from e.__cause__
+                self._batches_fail = True
                 return self._one_by_one(events, numbers, f"it fails on {len(live)} events at once: {_reason(e)}")
             if any(v is None or v.ndim == 0 or v.shape[0] != total for v in out.values()):
                 return self._one_by_one(events, numbers, "an output does not have the batch axis")
@@ -356,6 +360,8 @@ class InferenceEngine:
             return [[c] for c in self._run_single_collections([col[0] for col in by_input], numbers[0])]
         infos = [self._describe_input(name, col, numbers) for name, col in zip(names, by_input)]
         rows_by_input = np.stack([info[:, tensor.SHAPE] for info in infos])  # [n_in, n_events]
+        if self._batches_fail:
+            return self._columns_one_by_one(by_input, numbers, "")
         if not (rows_by_input == rows_by_input[0]).all():
             return self._columns_one_by_one(by_input, numbers, "inputs of one event have different row counts")
         rows = rows_by_input[0]
@@ -377,6 +383,7 @@ class InferenceEngine:
                 if len(live) == 1:
                     raise _at(e, numbers[int(live[0])]) from e.__cause__
                 why = f"it fails on {len(live)} events at once: {_reason(e)}"
+                self._batches_fail = True
                 return self._columns_one_by_one(by_input, numbers, why)
             if any(v is None or v.ndim == 0 or v.shape[0] != total for v in res.values()):
                 return self._columns_one_by_one(by_input, numbers, "an output does not have the batch axis")
