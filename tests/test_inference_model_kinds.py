@@ -224,6 +224,14 @@ def test_zipmap_classifier_string_labels(tmp_path, edm_loaded):
     out = model.run({"X": X[:7]})
     np.testing.assert_allclose(out["output_probability"], clf.predict_proba(X[:7]), atol=1e-5)
     assert list(out["label"]) == list(clf.predict(X[:7]))
+    # a string input (a category, as sklearn pipelines take): numpy str or object arrays
+    graph = helper.make_graph([helper.make_node("LabelEncoder", ["cat"], ["code"], domain="ai.onnx.ml",
+                                                keys_strings=["e", "mu", "pi"], values_int64s=[11, 13, 211])],
+                              "codes", [helper.make_tensor_value_info("cat", TensorProto.STRING, [None])],
+                              [helper.make_tensor_value_info("code", TensorProto.INT64, [None])])  # fmt: skip
+    codes = load_model(_save(graph, tmp_path / "codes.onnx", ml=True))
+    for cats in (np.array(["pi", "e"]), np.array(["pi", "e"], dtype=object)):
+        np.testing.assert_array_equal(codes.run({"cat": cats})["code"], [211, 11])
     # a Tensor cannot hold the string labels: refused before any event, naming the output
     with pytest.raises(ModelError, match=r"output 'label' is tensor\(string\), which no Tensor can hold"):
         _alg(path, 1, outputs=["Label", "Prob"])

@@ -175,7 +175,7 @@ def check_inputs(
         shape = arr.shape
         dtype = arr.dtype if isinstance(arr.dtype, np.dtype) else _dtype_of(arr)
         # messages are built only on failure: this runs on every call, in front of sub-10-us model calls
-        if spec.dtype is not None and dtype != spec.dtype:
+        if spec.dtype is not None and dtype != spec.dtype and not (spec.dtype.kind == "O" and dtype.kind in "OUS"):
             raise ModelInputError(
                 f"model {model_name}: input '{spec.name}': wrong dtype; {_expect_given(spec, arr, dtype)}"
             )

@@ -19,8 +19,8 @@ Model kinds: graph inputs that are also initializers (IR >= 4) are `optional_inp
 given; a thread's binding is rebuilt when the set of fed inputs changes, so an override does not
 stick). ZipMap outputs (`seq(map(int64|string, float))`, sklearn/onnxmltools classifiers) become
 [rows, classes] float32 arrays with the labels in `output_classes` (read from the file with the
-`onnx` package when installed, else from the first call); such models run through `session.run`,
-since IO binding cannot read maps. Failures inside the runtime are `ModelRunError`s naming the file
+`onnx` package when installed, else from the first call); such models, and models with string
+inputs (numpy str or object arrays), run through `session.run`, since IO binding takes neither. Failures inside the runtime are `ModelRunError`s naming the file
 and the inputs fed.
 
 Threads: inside a framework the runtime must not start its own pool per session (every process
@@ -216,7 +216,10 @@ class OnnxRuntimeBackend(Backend):
         }
         self._out_plan = self._output_plan()
         self._plan_confirmed: bool | None = None  # None: not yet checked against a real call
-        if self._map_outputs:  # run through session.run (IO binding cannot read maps): nothing written in place
+        # maps (outputs) and strings (inputs) do not go through IO binding: session.run, nothing written in place
+        strings = any(s.dtype is not None and s.dtype.kind == "O" for s in [*self.inputs, *self.optional_inputs])
+        self._plain_run = bool(self._map_outputs) or strings
+        if self._plain_run:
             self._out_plan = [None] * len(self.outputs)
             self._plan_confirmed = False
         self.native_binding = bool(native_binding) and self._ort_device == "cpu"
@@ -314,7 +317,7 @@ class OnnxRuntimeBackend(Backend):
         """Run with every input bound in place and outputs written into `out` (or planned buffers) where
         their shapes are trusted; other outputs are allocated by the runtime and copied out once."""
         try:
-            if self._map_outputs:
+            if self._plain_run:
                 return self._run_plain(feeds, out)
             return self._run_bound(feeds, out)
         except ModelError:
@@ -325,7 +328,7 @@ class OnnxRuntimeBackend(Backend):
             ) from e
 
     def _run_plain(self, feeds: dict[str, Any], out: dict[str, np.ndarray] | None) -> dict[str, Any]:
-        """session.run (models with ZipMap outputs): maps become [rows, classes] float32 arrays."""
+        """session.run (models with ZipMap outputs or string inputs): maps become [rows, classes] float32 arrays."""
         arrays = {k: (v.detach().cpu().numpy() if hasattr(v, "detach") else v) for k, v in feeds.items()}
         values = self.session.run(self._output_names, arrays)
         result: dict[str, Any] = {}
