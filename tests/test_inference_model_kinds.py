@@ -419,3 +419,11 @@ def test_model_failing_only_on_batches_runs_event_by_event(tmp_path, edm_loaded)
     with pytest.raises(ModelRunError, match=r"inputs 'x' float32 \(9, 2\): \w+ node.*\(event 1\)$") as err:
         alg.process_batch([([tensor.from_array(xs[0])],), ([tensor.from_array(too_long)],)])
     assert err.value.event == 1
+    # a fresh instance: the batch fails because one event does not fit; it is named, and batching stays on
+    alg = _alg(path, 4)
+    with pytest.warns(RuntimeWarning, match="it fails on 2 events at once"):
+        with pytest.raises(ModelRunError, match=r"\(event 1\)$"):
+            alg.process_batch([([tensor.from_array(xs[0])],), ([tensor.from_array(too_long)],)])
+    calls = alg.engine.calls
+    _run_alg(alg, [[xs[3][:1]], [xs[3][:2]]])
+    assert alg.engine.calls == calls + 1

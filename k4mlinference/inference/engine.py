@@ -174,8 +174,9 @@ class InferenceEngine:
             except ModelRunError as e:
                 if len(live) == 1:
                     raise _at(e, numbers[live[0]]) from e.__cause__
-                self._batches_fail = True
-                return self._one_by_one(events, numbers, f"it fails on {len(live)} events at once: {_reason(e)}")
+                res = self._one_by_one(events, numbers, f"it fails on {len(live)} events at once: {_reason(e)}")
+                self._batches_fail = True  # each event runs: the failure is the batch's (not set if one event fails)
+                return res
             if any(v is None or v.ndim == 0 or v.shape[0] != total for v in out.values()):
                 return self._one_by_one(events, numbers, "an output does not have the batch axis")
             bounds = np.cumsum([rows[i] for i in live])[:-1]
@@ -383,8 +384,9 @@ class InferenceEngine:
                 if len(live) == 1:
                     raise _at(e, numbers[int(live[0])]) from e.__cause__
                 why = f"it fails on {len(live)} events at once: {_reason(e)}"
-                self._batches_fail = True
-                return self._columns_one_by_one(by_input, numbers, why)
+                res_cols = self._columns_one_by_one(by_input, numbers, why)
+                self._batches_fail = True  # each event runs: the failure is the batch's (not set if one event fails)
+                return res_cols
             if any(v is None or v.ndim == 0 or v.shape[0] != total for v in res.values()):
                 return self._columns_one_by_one(by_input, numbers, "an output does not have the batch axis")
         else:
