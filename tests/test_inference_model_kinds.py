@@ -333,6 +333,10 @@ def test_zero_row_events(tmp_path, edm_loaded):
 
 
 # ------------------------------------------------------------------------------------------ 7: optional inputs
+def scale_of(v: float) -> np.ndarray:
+    return np.array([v], np.float32)
+
+
 def test_optional_inputs_with_initializer_defaults(tmp_path, edm_loaded):
     scale = numpy_helper.from_array(np.array([2.0], np.float32), "scale")
     graph = helper.make_graph([helper.make_node("Mul", ["x", "scale"], ["y"])], "opt",
@@ -357,10 +361,13 @@ def test_optional_inputs_with_initializer_defaults(tmp_path, edm_loaded):
     # MLInference: one collection leaves the default; a second one overrides it per event
     (y,) = _run_alg(_alg(path), [[x]])[0]
     np.testing.assert_array_equal(y, 2 * x)
-    alg = _alg(path, 1, inputs=["X", "Scale"])
-    res = _run_alg(alg, [[x, np.array([5.0], np.float32)], [x[:2], np.array([0.5], np.float32)]])
-    np.testing.assert_array_equal(res[0][0], 5 * x)
-    np.testing.assert_array_equal(res[1][0], 0.5 * x[:2])
+    alg = _alg(path, 3, inputs=["X", "Scale"])
+    events = [[x[:1], np.array([5.0], np.float32)], [x[1:2], np.array([0.5], np.float32)], [x[:0], scale_of(4)]]
+    with pytest.warns(RuntimeWarning, match=r"optional input 'scale' \[1\] has no batch axis"):
+        res = _run_alg(alg, events)  # one row each: concatenating would give scale [2]; run event by event
+    np.testing.assert_array_equal(res[0][0], 5 * x[:1])
+    np.testing.assert_array_equal(res[1][0], 0.5 * x[1:2])
+    assert res[2][0].shape == (0, 2)
     with pytest.raises(ModelError, match=r"3 InputCollections .* has 1 input\(s\): x \[N, 2\] float32 and 1 optional"):
         _alg(path, 1, inputs=["X", "Scale", "Z"])
     # IR 3: every initializer is listed as a graph input, and none is an input to feed

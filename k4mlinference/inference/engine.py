@@ -38,7 +38,7 @@ import numpy as np
 from k4mlinference.edm import tensor
 from k4mlinference.edm.tensor import TensorError
 from k4mlinference.inference.model import Model
-from k4mlinference.inference.spec import ModelError, ModelInputError, ModelRunError, RowLocator
+from k4mlinference.inference.spec import ModelError, ModelInputError, ModelOutputError, ModelRunError, RowLocator
 
 
 class InferenceEngine:
@@ -158,6 +158,9 @@ class InferenceEngine:
             return [self._as_numpy(self._call_event(events[0], numbers[0]))]
         if self._batches_fail:
             return self._one_by_one(events, numbers, "")
+        why = self._unbatchable_optional(names)
+        if why:
+            return self._one_by_one(events, numbers, why)
         if any(r is None for r in rows):
             return self._one_by_one(events, numbers, "inputs of one event have different row counts")
         for n in names:
@@ -253,6 +256,19 @@ class InferenceEngine:
             f"in event {numbers[bad]}"
         )
 
+    def _unbatchable_optional(self, names: list[str]) -> str | None:
+        """Why optional inputs fed among `names` cannot be concatenated across events (a default-valued
+        input such as a scale [1] has no batch axis unless its leading dim is the inputs' batch dim); None
+        if they can."""
+        optional = self.model.optional_inputs
+        if not optional or len(names) == len(self.model.inputs):
+            return None
+        batch = {s.shape[0] for s in self.model.inputs if s.shape and isinstance(s.shape[0], str)}
+        for spec in optional:
+            if spec.name in names and not (spec.shape and isinstance(spec.shape[0], str) and spec.shape[0] in batch):
+                return f"optional input '{spec.name}' {spec.shape_str()} has no batch axis"
+        return None
+
     def _static_empty(self) -> dict[str, tuple[tuple[int, ...], np.dtype]] | None:
         """{output: (inner shape, dtype)} when the contract fixes every output of a zero-row call: each output's
         leading dim is the inputs' (named) batch dim, or the model's fixed batch size, and its other dims are
@@ -283,6 +299,8 @@ class InferenceEngine:
             return {k: np.zeros((0, *inner), dt) for k, (inner, dt) in static.items()}
         try:
             return self._as_numpy(self._call(event))
+        except (ModelInputError, ModelOutputError):  # the contract, not zero rows: as for any event
+            raise
         except Exception as e:
             refused = e
         probe = {k: np.zeros((1, *np.shape(v)[1:]), np.asarray(v).dtype) for k, v in event.items()}
@@ -363,6 +381,9 @@ class InferenceEngine:
         rows_by_input = np.stack([info[:, tensor.SHAPE] for info in infos])  # [n_in, n_events]
         if self._batches_fail:
             return self._columns_one_by_one(by_input, numbers, "")
+        why = self._unbatchable_optional(names)
+        if why:
+            return self._columns_one_by_one(by_input, numbers, why)
         if not (rows_by_input == rows_by_input[0]).all():
             return self._columns_one_by_one(by_input, numbers, "inputs of one event have different row counts")
         rows = rows_by_input[0]
