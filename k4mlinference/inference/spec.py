@@ -136,7 +136,10 @@ def runtime_reason(err: BaseException, limit: int = 300) -> str:
     text = _ORT_NODE.sub(lambda m: f"{m[1]} node '{m[2]}': " if m[2] else f"{m[1]} node: ", text)
     text = _ORT_SOURCE.sub("", text)
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(". ", 0, limit)  # whole sentences where there are some
+    return text[: cut + 1] if cut > limit // 3 else text[: limit - 3] + "..."
 
 
 def check_inputs(

@@ -176,7 +176,9 @@ class OnnxRuntimeBackend(Backend):
         try:
             self.session = ort.InferenceSession(str(path), sess_options=so, providers=self.providers)
         except Exception as e:  # onnxruntime raises its own Fail/InvalidProtobuf/... types
-            raise ModelLoadError(f"model {path}: onnxruntime cannot load it: {type(e).__name__}: {e}") from e
+            raise ModelLoadError(
+                f"model {path}: onnxruntime cannot load it: {type(e).__name__}: {runtime_reason(e)}"
+            ) from e
         used = self.session.get_providers()
         self.device = "cuda" if any(p in used for p in ORT_GPU_PROVIDERS) else "cpu"
         self._ort_device = "cuda" if self.device == "cuda" else "cpu"

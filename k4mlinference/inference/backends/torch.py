@@ -84,7 +84,9 @@ class TorchBackend(Backend):
                     " (a .pt file must be TorchScript, from torch.jit.save; for a pickled nn.Module or a state_dict, "
                     "build the module in Python and pass it to load_model)"
                 )  # fmt: skip
-                raise ModelLoadError(f"model {path}: torch cannot load it{hint}: {type(e).__name__}: {e}") from e
+                raise ModelLoadError(
+                    f"model {path}: torch cannot load it{hint}: {type(e).__name__}: {runtime_reason(e, 160)}"
+                ) from e
         else:
             module = model
             self.metadata["format"] = "nn.Module"
