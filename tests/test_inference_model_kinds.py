@@ -20,7 +20,13 @@ ort = pytest.importorskip("onnxruntime")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from k4mlinference.edm import tensor  # noqa: E402
-from k4mlinference.inference import InferenceEngine, ModelError, ModelRunError, load_model  # noqa: E402
+from k4mlinference.inference import (  # noqa: E402
+    InferenceEngine,
+    ModelError,
+    ModelLoadError,
+    ModelRunError,
+    load_model,
+)
 from k4mlinference.inference.algorithm import MLInference  # noqa: E402
 
 _COUNT = itertools.count()
@@ -128,6 +134,13 @@ def test_runtime_failures_name_file_and_feeds(tmp_path):
         and "\n" not in msg
         and len(msg) < 400
     )
+
+    bad = tmp_path / "truncated.onnx"
+    bad.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(ModelLoadError) as err:
+        load_model(bad)
+    msg = str(err.value)
+    assert msg.startswith(f"model {bad}: onnxruntime cannot load it: ") and "[ONNXRuntimeError]" not in msg
 
     lin = torch.jit.script(torch.nn.Linear(4, 2).eval())
     pt = tmp_path / "linear.pt"
