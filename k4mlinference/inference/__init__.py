@@ -25,6 +25,7 @@ from k4mlinference.inference.spec import (
     ModelLoadError,
     ModelNotFoundError,
     ModelOutputError,
+    ModelRunError,
     TensorSpec,
 )
 from k4mlinference.inference.weaver import WeaverPreprocessor as WeaverPreprocessor
@@ -38,6 +39,7 @@ __all__ = [
     "ModelLoadError",
     "ModelNotFoundError",
     "ModelOutputError",
+    "ModelRunError",
     "OnnxRuntimeBackend",
     "PythonBackend",
     "SessionService",

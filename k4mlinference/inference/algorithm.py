@@ -12,6 +12,14 @@ the model runs once, and the outputs are split back per event (see `engine`). Th
 shared per process (see `service`), with 1 intra-op and 1 inter-op thread by default so that
 several processes on one node do not oversubscribe it.
 
+Tensor collections hold float32 and int64 only, so `initialize` refuses a model input of another
+dtype (float64, float16, bool, int32...) unless `CastInputs=True` asks for the features to be
+converted on each call, and refuses an output no Tensor can hold (strings, e.g. the class labels of
+a string-labelled sklearn classifier); other numeric outputs are stored as float32/int64. Inputs
+with a default in the model (ONNX initializers listed as graph inputs) are left to it, unless
+InputCollections names more collections than the model's required inputs: the extra ones feed the
+optional inputs, in the model's order.
+
 MLInference does inference only. To save the features (and targets) for training, put
 `k4mlinference.training.export.TrainingExport` beside it in the options file, reading the same
 Tensor collections.
@@ -22,6 +30,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from k4mlinference.edm import tensor
 from k4mlinference.framework import Inputs, MultiTransformer, Outputs, Property
 from k4mlinference.inference.backends import choose_backend
 from k4mlinference.inference.engine import InferenceEngine
@@ -86,19 +95,43 @@ class MLInference(MultiTransformer):
         load = get_model if self.SharedSession else load_model
         self.model = load(self.ModelPath, backend_kind, sidecar=self.SidecarPath or None, **options)
         n_in, n_out = len(self.InputCollections), len(self.OutputCollections)
-        if n_in != len(self.model.inputs):
+        required, optional = self.model.inputs, self.model.optional_inputs
+        if not len(required) <= n_in <= len(required) + len(optional):
+            extra = f" and {len(optional)} optional: {', '.join(str(s) for s in optional)}" if optional else ""
             raise ModelError(
                 f"{self.name}: {n_in} InputCollections {list(self.InputCollections)} but model {self.ModelPath} has "
-                f"{len(self.model.inputs)} input(s): {', '.join(str(s) for s in self.model.inputs)}"
+                f"{len(required)} input(s): {', '.join(str(s) for s in required)}{extra}"
             )
+        fed = [*required, *optional[: n_in - len(required)]]
+        self._check_dtypes(fed)
         if kind == "onnxruntime" and n_out != len(self.model.outputs):
             raise ModelError(
                 f"{self.name}: {n_out} OutputCollections {list(self.OutputCollections)} but model {self.ModelPath} "
                 f"has {len(self.model.outputs)} output(s): {', '.join(str(s) for s in self.model.outputs)}"
             )
         self.engine = InferenceEngine(self.model, batch_size=self.BatchSize, preprocess=self.Preprocess,
-                                      cast=self.CastInputs)  # fmt: skip
+                                      cast=self.CastInputs, inputs=[s.name for s in fed])  # fmt: skip
         self.debug(self.model.describe())
+
+    def _check_dtypes(self, fed: list) -> None:
+        """Refuse, before any event, inputs a Tensor collection cannot feed (without CastInputs) and outputs
+        no Tensor can hold."""
+        holds = set(tensor.DTYPES.values())
+        if not self.CastInputs:  # (preprocessing gives float32 too)
+            for s in fed:
+                if s.dtype is not None and s.dtype not in holds:
+                    raise ModelError(
+                        f"{self.name}: model {self.ModelPath}: input '{s.name}' is {_dtype_text(s)}, but Tensor collections "
+                        f"hold float32 or int64; set CastInputs=True to convert the features on each call"
+                    )
+        for s in self.model.outputs:
+            known = s.dtype is not None and s.dtype.kind in "biuf"
+            if not known and (s.dtype is not None or self.model.kind == "onnxruntime"):
+                raise ModelError(
+                    f"{self.name}: model {self.ModelPath}: output '{s.name}' is {_dtype_text(s)}, which no Tensor can hold "
+                    f"(float32/int64; other numbers are converted); re-export the model without it or with a "
+                    f"numeric type"
+                )
 
     # ------------------------------------------------------------------ per event / per block
     def __call__(self, tensors: list) -> tuple[list]:
@@ -128,3 +161,10 @@ class MLInference(MultiTransformer):
         if len(by_output) == 1:
             return [([c],) for c in by_output[0]]
         return [(list(per_event),) for per_event in zip(*by_output)]
+
+
+def _dtype_text(spec: Any) -> str:
+    """float64, or the runtime's type (tensor(string), tensor(bfloat16)) where numpy has no name for it."""
+    if spec.dtype is not None and spec.dtype.kind != "O":
+        return str(spec.dtype)
+    return spec.doc or str(spec.dtype)

@@ -9,10 +9,18 @@ K events, runs the model once and splits every output back by the same row count
 equal per-event runs (bit-identical where the backend's kernels are row-independent, otherwise
 to float rounding). Special cases:
 
-- events with zero rows are not sent to the model; their outputs have shape (0, ...);
+- events with zero rows add nothing to a batch of events; an event (or block) with zero rows only
+  gets outputs of shape (0, ...) without a model call where the contract fixes them (every output
+  has the inputs' batch axis and fixed inner dims), and is otherwise given to the model, which
+  computes them; a model that refuses zero rows gets one row of zeros once, to learn the output
+  shapes, and the event gets those shapes with zero rows (a warning once);
 - a model whose batch axis is fixed (exported as [1, n]) is run in chunks of that size;
-- a model whose outputs do not carry the batch axis (or inputs with different row counts in one
-  event) cannot be split, and is run event by event (with a warning once).
+- a model whose outputs do not carry the batch axis, inputs with different row counts in one
+  event, or inputs whose inner (non-batch) shape differs between events where the model allows it
+  (dynamic dims): not concatenated, run event by event (with a warning once). An inner shape the
+  model fixes and an event contradicts is an error naming the event;
+- optional inputs (ONNX initializers the model lets a caller override) are fed when the events give
+  them (`run_events`) or when named in `inputs` (collections, in order after the required ones).
 
 `run_collections` does the same on edm4eic::Tensor collections with the batched helpers of
 `k4mlinference.edm.tensor`: a single event goes to the backend with no input copy (a view of the
@@ -30,21 +38,31 @@ import numpy as np
 from k4mlinference.edm import tensor
 from k4mlinference.edm.tensor import TensorError
 from k4mlinference.inference.model import Model
-from k4mlinference.inference.spec import ModelError, ModelInputError, RowLocator
+from k4mlinference.inference.spec import ModelError, ModelInputError, ModelOutputError, ModelRunError, RowLocator
 
 
 class InferenceEngine:
     """Runs a Model over lists of events, `batch_size` events per model call (<= 0: all at once)."""
 
     def __init__(
-        self, model: Model, batch_size: int = 1, preprocess: bool = False, cast: bool = False, check: bool = True
+        self,
+        model: Model,
+        batch_size: int = 1,
+        preprocess: bool = False,
+        cast: bool = False,
+        check: bool = True,
+        inputs: list[str] | None = None,
     ) -> None:
         self.model = model
+        # names fed from Tensor collections, in order: the required inputs, then any optional ones to override
+        self.feed_names = list(inputs) if inputs else None
         self.batch_size = int(batch_size)
         self.preprocess = bool(preprocess and model.sidecar is not None and model.sidecar.preprocessing)
         self.cast = cast
         self.check = check
         self._warned_unsplittable = False
+        self._warned_zero_rows = False
+        self._batches_fail = False  # the model failed on several events at once: one event per call from then on
         self.calls = 0  # model calls made (tests check batching with it)
         self._fixed_for: Any = None
         self._fixed_value: int | None = None
@@ -53,7 +71,7 @@ class InferenceEngine:
 
     @property
     def input_names(self) -> list[str]:
-        return self.model.input_names
+        return self.feed_names or self.model.input_names
 
     @property
     def output_names(self) -> list[str]:
@@ -122,6 +140,8 @@ class InferenceEngine:
 
     def _run_chunk(self, events: list[dict[str, np.ndarray]], numbers: list[int]) -> list[dict[str, np.ndarray]]:
         names = self.model.input_names
+        if events and self.model.optional_inputs:  # overrides of inputs with a default, as the events give them
+            names = [*names, *(s.name for s in self.model.optional_inputs if s.name in events[0])]
         for i, e in enumerate(events):
             missing = [n for n in names if n not in e]
             if missing:
@@ -135,15 +155,31 @@ class InferenceEngine:
         if len(events) == 1:
             if rows[0] == 0:
                 return [self._empty_outputs(events[0], None)]
-            return [self._as_numpy(self._call(events[0], locate=_locator(None, numbers)))]
+            return [self._as_numpy(self._call_event(events[0], numbers[0]))]
+        if self._batches_fail:
+            return self._one_by_one(events, numbers, "")
+        why = self._unbatchable_optional(names)
+        if why:
+            return self._one_by_one(events, numbers, why)
         if any(r is None for r in rows):
             return self._one_by_one(events, numbers, "inputs of one event have different row counts")
+        for n in names:
+            why = self._inner_shapes_differ(n, [np.shape(e[n])[1:] for e in events], numbers)
+            if why:
+                return self._one_by_one(events, numbers, why)
         live = [i for i, r in enumerate(rows) if r]
         results: list[dict[str, np.ndarray] | None] = [None] * len(events)
         if live:
             feeds = {n: _concat([events[i][n] for i in live]) for n in names}
             total = int(sum(rows[i] for i in live))
-            out = self._as_numpy(self._call(feeds, locate=_locator(rows, numbers)))
+            try:
+                out = self._as_numpy(self._call(feeds, locate=_locator(rows, numbers)))
+            except ModelRunError as e:
+                if len(live) == 1:
+                    raise _at(e, numbers[live[0]]) from e.__cause__
+                res = self._one_by_one(events, numbers, f"it fails on {len(live)} events at once: {_reason(e)}")
+                self._batches_fail = True  # each event runs: the failure is the batch's (not set if one event fails)
+                return res
             if any(v is None or v.ndim == 0 or v.shape[0] != total for v in out.values()):
                 return self._one_by_one(events, numbers, "an output does not have the batch axis")
             bounds = np.cumsum([rows[i] for i in live])[:-1]
@@ -158,6 +194,13 @@ class InferenceEngine:
                 results[i] = self._empty_outputs(events[i], template)
         return results  # type: ignore[return-value]
 
+    def _call_event(self, feeds: dict[str, Any], number: int, out: dict[str, np.ndarray] | None = None) -> dict:
+        """`_call` on one event's rows; a runtime failure names the event (and carries it as `.event`)."""
+        try:
+            return self._call(feeds, out=out, locate=_locator(None, [number]))
+        except ModelRunError as e:
+            raise _at(ModelRunError(f"{e} (event {number})"), number) from e.__cause__
+
     def _warn_unsplittable(self, why: str) -> None:
         if not self._warned_unsplittable:
             warnings.warn(
@@ -171,28 +214,119 @@ class InferenceEngine:
         self, events: list[dict[str, np.ndarray]], numbers: list[int], why: str
     ) -> list[dict[str, np.ndarray]]:
         self._warn_unsplittable(why)
-        return [self._as_numpy(self._call(e, locate=_locator(None, [n]))) for e, n in zip(events, numbers)]
+        return [
+            self._empty_outputs(e, None) if _rows(e) == 0 else self._as_numpy(self._call_event(e, n))
+            for e, n in zip(events, numbers)
+        ]
+
+    def _inner_shapes_differ(self, name: str, inner: list[tuple[int, ...]], numbers: list[int]) -> str | None:
+        """None if every event gives input `name` the same per-row shape. If not: a ModelInputError naming the
+        event when the model fixes a dim where they differ (no event order can feed that), else the reason
+        to run event by event."""
+        first = tuple(inner[0])
+        bad = next((i for i, t in enumerate(inner) if tuple(t) != first), None)
+        if bad is None:
+            return None
+        spec = next((s for s in [*self.model.inputs, *self.model.optional_inputs] if s.name == name), None)
+        want = spec.shape[1:] if spec is not None and spec.shape is not None else None
+        if want is not None and all(len(t) == len(want) for t in inner):
+            for i, t in enumerate(inner):
+                wrong = [a for a, (d, g) in enumerate(zip(want, t)) if isinstance(d, int) and d != g]
+                if wrong:
+                    ref = next((j for j, u in enumerate(inner) if tuple(u) != tuple(t)), 0)
+                    raise _at(
+                        ModelInputError(
+                            f"model {self.model.name}: input '{name}': event {numbers[i]} has per-row shape "
+                            f"{tuple(t)} but event {numbers[ref]} has {tuple(inner[ref])} (the model wants "
+                            f"[{', '.join('?' if d is None else str(d) for d in want)}] after the batch axis)"
+                        ),
+                        numbers[i],
+                    )
+        elif want is not None:
+            i = next(i for i, t in enumerate(inner) if len(t) != len(want))
+            raise _at(
+                ModelInputError(
+                    f"model {self.model.name}: input '{name}': event {numbers[i]} has per-row shape {tuple(inner[i])} "
+                    f"but the model wants rank {len(want) + 1}; {spec}"
+                ),
+                numbers[i],
+            )
+        return (
+            f"input '{name}' has per-row shape {first} in event {numbers[0]} and {tuple(inner[bad])} "
+            f"in event {numbers[bad]}"
+        )
+
+    def _unbatchable_optional(self, names: list[str]) -> str | None:
+        """Why optional inputs fed among `names` cannot be concatenated across events (a default-valued
+        input such as a scale [1] has no batch axis unless its leading dim is the inputs' batch dim); None
+        if they can."""
+        optional = self.model.optional_inputs
+        if not optional or len(names) == len(self.model.inputs):
+            return None
+        batch = {s.shape[0] for s in self.model.inputs if s.shape and isinstance(s.shape[0], str)}
+        for spec in optional:
+            if spec.name in names and not (spec.shape and isinstance(spec.shape[0], str) and spec.shape[0] in batch):
+                return f"optional input '{spec.name}' {spec.shape_str()} has no batch axis"
+        return None
+
+    def _static_empty(self) -> dict[str, tuple[tuple[int, ...], np.dtype]] | None:
+        """{output: (inner shape, dtype)} when the contract fixes every output of a zero-row call: each output's
+        leading dim is the inputs' (named) batch dim, or the model's fixed batch size, and its other dims are
+        fixed. None when only running the model can tell."""
+        batch = {s.shape[0] for s in self.model.inputs if s.shape and isinstance(s.shape[0], str)}
+        fixed = self._fixed_batch()
+        shapes = {}
+        for spec in self.model.outputs:
+            if not spec.shape or spec.dtype is None or not all(isinstance(d, int) for d in spec.shape[1:]):
+                return None
+            b = spec.shape[0]
+            if not ((isinstance(b, str) and b in batch) or (fixed is not None and b == fixed)):
+                return None
+            shapes[spec.name] = (tuple(spec.shape[1:]), spec.dtype)
+        return shapes
 
     def _empty_outputs(
         self, event: dict[str, np.ndarray], template: dict[str, np.ndarray] | None
     ) -> dict[str, np.ndarray]:
-        """Outputs of an event with zero rows: shape (0, ...) without calling the model where possible."""
-        out = {}
-        for spec in self.model.outputs:
-            if template is not None and spec.name in template:
-                t = template[spec.name]
-                out[spec.name] = np.zeros((0, *t.shape[1:]), t.dtype)
-            elif spec.shape is not None and all(isinstance(d, int) for d in spec.shape[1:]) and spec.dtype is not None:
-                out[spec.name] = np.zeros((0, *spec.shape[1:]), spec.dtype)
-            else:
-                try:  # the model may well accept a zero-length batch
-                    return self._as_numpy(self._call(event))
-                except Exception as e:
-                    raise ModelError(
-                        f"model {self.model.name}: an event has zero rows and the shape of output '{spec.name}' "
-                        f"({spec.shape_str()}) cannot be known without running the model, which failed: {e}"
-                    ) from e
-        return out
+        """Outputs of an event (or block) with zero rows: like `template` (the outputs of a batch of events) or
+        the contract with zero rows where they fix them; otherwise computed by the model on the zero-row inputs.
+        A model that refuses zero rows is run once on one row of zeros, and the outputs get its shapes with zero
+        rows (a warning once)."""
+        if template is not None:
+            return {k: (None if t is None else np.zeros((0, *t.shape[1:]), t.dtype)) for k, t in template.items()}
+        static = self._static_empty()
+        if static is not None:
+            return {k: np.zeros((0, *inner), dt) for k, (inner, dt) in static.items()}
+        try:
+            return self._as_numpy(self._call(event))
+        except (ModelInputError, ModelOutputError):  # the contract, not zero rows: as for any event
+            raise
+        except Exception as e:
+            refused = e
+        probe = {k: np.zeros((1, *np.shape(v)[1:]), np.asarray(v).dtype) for k, v in event.items()}
+        try:
+            if self.preprocess:
+                probe = self.model.sidecar.preprocess(probe)
+            if self.cast:
+                probe = self.model.cast(probe)
+            shapes = self._as_numpy(self.model.backend.run(probe))
+        except Exception as e:
+            raise ModelError(
+                f"model {self.model.name}: an event has zero rows, which the model refuses "
+                f"({_reason(refused)}), and one row of zeros does not run either ({_reason(e)})"
+            ) from refused
+        if not self._warned_zero_rows:
+            warnings.warn(
+                f"model {self.model.name}: the model refuses zero-row inputs ({_reason(refused)}); events with zero "
+                f"rows get zero-row outputs shaped like those of one row",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            self._warned_zero_rows = True
+        return {
+            k: (None if v is None else np.zeros((0, *v.shape[1:]) if v.ndim else (0,), v.dtype))
+            for k, v in shapes.items()
+        }
 
     @staticmethod
     def _as_numpy(res: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -201,10 +335,10 @@ class InferenceEngine:
     # ------------------------------------------------------------------ Tensor collections
     def run_collections(self, events: list[list[Any]], event_numbers: list[int] | None = None) -> list[list[Any]]:
         """Per-event output Tensor collections (one per model output, in model order) for per-event
-        input Tensor collections (one per model input, in model order; tensor 0 of each is used).
-        `event_numbers`: the events' global numbers, which errors name (default: their positions); an
-        error about one event carries its number as `.event`."""
-        names = self.model.input_names
+        input Tensor collections (one per model input, in model order, then the optional inputs named in
+        `inputs`; tensor 0 of each is used). `event_numbers`: the events' global numbers, which errors
+        name (default: their positions); an error about one event carries its number as `.event`."""
+        names = self.input_names
         for i, e in enumerate(events):
             if len(e) != len(names):
                 n = _numbers(event_numbers, len(events))[i]
@@ -235,7 +369,7 @@ class InferenceEngine:
         return outs
 
     def _run_column_chunk(self, by_input: list[list[Any]], numbers: list[int]) -> list[list[Any]]:
-        names = self.model.input_names
+        names = self.input_names
         if len(by_input) != len(names):
             raise ModelInputError(
                 f"model {self.model.name}: {len(by_input)} input Tensor collection(s) per event but the model has "
@@ -245,17 +379,41 @@ class InferenceEngine:
             return [[c] for c in self._run_single_collections([col[0] for col in by_input], numbers[0])]
         infos = [self._describe_input(name, col, numbers) for name, col in zip(names, by_input)]
         rows_by_input = np.stack([info[:, tensor.SHAPE] for info in infos])  # [n_in, n_events]
+        if self._batches_fail:
+            return self._columns_one_by_one(by_input, numbers, "")
+        why = self._unbatchable_optional(names)
+        if why:
+            return self._columns_one_by_one(by_input, numbers, why)
         if not (rows_by_input == rows_by_input[0]).all():
             return self._columns_one_by_one(by_input, numbers, "inputs of one event have different row counts")
         rows = rows_by_input[0]
+        for name, info in zip(names, infos):
+            rank = int(info[0, tensor.RANK])
+            inner = info[:, tensor.SHAPE + 1 : tensor.SHAPE + rank]
+            if (inner == inner[0]).all():
+                continue
+            why = self._inner_shapes_differ(name, [tuple(r) for r in inner.tolist()], numbers)
+            if why:
+                return self._columns_one_by_one(by_input, numbers, why)
         feeds = {name: self._gathered(name, info, rows, numbers) for name, info in zip(names, infos)}
         total = int(rows.sum())
         if total:
-            res = self._as_numpy(self._call(feeds, locate=_locator(rows, numbers)))
+            try:
+                res = self._as_numpy(self._call(feeds, locate=_locator(rows, numbers)))
+            except ModelRunError as e:
+                live = np.flatnonzero(rows)
+                if len(live) == 1:
+                    raise _at(e, numbers[int(live[0])]) from e.__cause__
+                why = f"it fails on {len(live)} events at once: {_reason(e)}"
+                res_cols = self._columns_one_by_one(by_input, numbers, why)
+                self._batches_fail = True  # each event runs: the failure is the batch's (not set if one event fails)
+                return res_cols
             if any(v is None or v.ndim == 0 or v.shape[0] != total for v in res.values()):
                 return self._columns_one_by_one(by_input, numbers, "an output does not have the batch axis")
         else:
             res = self._empty_outputs(feeds, None)
+            if any(v is not None and (v.ndim == 0 or v.shape[0] != 0) for v in res.values()):
+                return self._columns_one_by_one(by_input, numbers, "an output does not have the batch axis")
         return [tensor.scatter_new(tensor.storable(arr), rows) for arr in res.values()]
 
     def _describe_input(self, name: str, colls: list[Any], numbers: list[int]) -> np.ndarray:
@@ -282,16 +440,7 @@ class InferenceEngine:
         """One input of the whole block: the rows of every event one after the other (one copy), or the
         buffer of the only event that has rows (no copy)."""
         rank = int(info[0, tensor.RANK])
-        inner = info[:, tensor.SHAPE + 1 : tensor.SHAPE + rank]
-        if len(inner) and not (inner == inner[0]).all():
-            bad = int(np.flatnonzero((inner != inner[0]).any(axis=1))[0])
-            raise _at(
-                ModelInputError(
-                    f"model {self.model.name}: input '{name}': event {numbers[bad]} has per-row shape "
-                    f"{tuple(inner[bad].tolist())} but event {numbers[0]} has {tuple(inner[0].tolist())}"
-                ),
-                numbers[bad],
-            )
+        inner = info[:, tensor.SHAPE + 1 : tensor.SHAPE + rank]  # the same in every event (checked before)
         etype = int(info[0, tensor.ELEMENT_TYPE])
         live = np.flatnonzero(rows)
         if len(live) == 1:
@@ -311,7 +460,7 @@ class InferenceEngine:
     def _run_single_collections(self, colls: list[Any], index: int) -> list[Any]:
         """One event: inputs are views of the collections (no copy); outputs written in place when possible."""
         feeds = {}
-        for n, c in zip(self.model.input_names, colls):
+        for n, c in zip(self.input_names, colls):
             try:
                 feeds[n] = tensor.view(c, "")
             except TensorError as e:  # name the model, input and event (formatted only on failure)
@@ -321,15 +470,14 @@ class InferenceEngine:
             res = self._empty_outputs(feeds, None)
         else:
             bufs = self._output_buffers(feeds, rows)
-            locate = _locator(None, [index])
             if bufs is not None:
                 colls_out, targets = bufs
-                res = self._call(feeds, out=targets, locate=locate)  # the backend writes into the collections' buffers
+                res = self._call_event(feeds, index, out=targets)  # the backend writes into the collections' buffers
                 if all(res.get(k) is v for k, v in targets.items()):
                     return colls_out
                 # the backend's outputs did not have the planned shapes: store what it returned instead
             else:
-                res = self._call(feeds, locate=locate)
+                res = self._call_event(feeds, index)
             res = self._as_numpy(res)
         out_colls = []
         for v in res.values():
@@ -352,6 +500,14 @@ class InferenceEngine:
             return None
         made = [tensor.new_emplaced(shapes[s.name], s.dtype) for s in specs]
         return [c for c, _ in made], {s.name: view for s, (_, view) in zip(specs, made)}
+
+
+def _reason(e: BaseException) -> str:
+    """An error's message without its leading 'model FILE: ' (the caller's message names the model)."""
+    text = str(e)
+    if isinstance(e, ModelError) and text.startswith("model ") and ": " in text:
+        return text.split(": ", 1)[1]
+    return text
 
 
 def _numpy_feeds(e: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,10 @@ from k4mlinference.inference import load_model
 model = load_model("model.onnx")                  # backend from the suffix; intra-op threads = 1
 model.inputs    # [TensorSpec(name='input', shape=('batch_size', 6), dtype=float32)]
 y = model.run({"input": x})["output"]            # numpy in (or torch), numpy out
+model.optional_inputs, model.output_classes       # ONNX inputs with a default; ZipMap class labels
+
+Errors: ModelInputError (the call does not fit the contract), ModelRunError (the runtime failed on
+inputs that did: file, inputs fed and the runtime's reason), ModelOutputError (non-finite outputs).
 """
 
 from __future__ import annotations
@@ -59,6 +63,12 @@ class Model:
         return self.backend.outputs
 
     @property
+    def optional_inputs(self) -> list[TensorSpec]:
+        """Inputs with a default in the model file (ONNX graph inputs that are also initializers, IR >= 4):
+        left unfed, the default is used; fed by name, they override it."""
+        return self.backend.optional_inputs
+
+    @property
     def input_names(self) -> list[str]:
         return [s.name for s in self.backend.inputs]
 
@@ -75,19 +85,23 @@ class Model:
         return self.backend.kind
 
     @property
-    def output_classes(self) -> dict[str, list[str]]:
-        """Class names per output from the sidecar (weaver's `output_names` go to the first output)."""
+    def output_classes(self) -> dict[str, list[Any]]:
+        """Class labels per output: the labels of ONNX ZipMap outputs (ints or strings, in column order),
+        overridden by the sidecar's class names (weaver's `output_names` go to the first output)."""
+        classes = dict(self.backend.output_classes)
         if self.sidecar is None:
-            return {}
-        classes = dict(self.sidecar.output_classes)
-        if "*" in classes and self.outputs:
-            classes[self.outputs[0].name] = classes.pop("*")
+            return classes
+        side = dict(self.sidecar.output_classes)
+        if "*" in side and self.outputs:
+            side[self.outputs[0].name] = side.pop("*")
+        classes.update(side)
         return classes
 
     def describe(self) -> str:
         """Multi-line summary (for logs and `k4run --list`-style output)."""
         lines = [f"model {self.name} ({self.kind}, device {self.backend.device})"]
         lines += [f"  input  {s}" for s in self.inputs]
+        lines += [f"  input  {s} (optional: has a default)" for s in self.optional_inputs]
         lines += [f"  output {s}" for s in self.outputs]
         return "\n".join(lines)
 
@@ -106,7 +120,7 @@ class Model:
                     if arr.dtype.kind in "fc":
                         check_finite(self.name, name, arr, policy, "input", locate)
             return
-        check_inputs(self.name, specs, feeds, policy, locate)
+        check_inputs(self.name, specs, feeds, policy, locate, self.optional_inputs)
         if key is not None:
             if len(self._validated) >= 64:  # bounded: inputs whose inner shapes vary do not grow it
                 self._validated.clear()
@@ -148,7 +162,7 @@ class Model:
         numpy arrays and torch tensors are passed as they are."""
         if all(isinstance(v, np.ndarray) or hasattr(v, "detach") for v in feeds.values()):
             return feeds
-        specs = {s.name: s for s in self.inputs}
+        specs = {s.name: s for s in [*self.inputs, *self.optional_inputs]}
         out = {}
         for k, v in feeds.items():
             if not (isinstance(v, np.ndarray) or hasattr(v, "detach")):
@@ -196,7 +210,7 @@ class Model:
 
     def cast(self, feeds: dict[str, Any]) -> dict[str, Any]:
         """`feeds` with each input converted to the dtype the model declares (a copy where it differs)."""
-        specs = {s.name: s for s in self.inputs}
+        specs = {s.name: s for s in [*self.inputs, *self.optional_inputs]}
         out = {}
         for k, v in feeds.items():
             spec = specs.get(k)

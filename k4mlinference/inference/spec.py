@@ -5,12 +5,14 @@ as the exporter wrote them), its shape (ints are fixed dimensions, strings are n
 dimensions such as ``"batch_size"``, ``None`` is an unnamed dynamic dimension; ``shape=None``
 means unknown rank) and its numpy dtype (``None`` if the backend cannot tell, e.g. TorchScript).
 
-Errors name the model file, the tensor and expected vs given shape and dtype, because the usual
+Errors (`ModelInputError` before the call, `ModelRunError` from inside the runtime, `ModelOutputError`
+after it) name the model file, the tensor and expected vs given shape and dtype, because the usual
 way these fail is a mis-wired configuration in a long job, and the message is all the user sees.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +40,12 @@ class ModelInputError(ModelError):
 
 class ModelOutputError(ModelError):
     """A model returned non-finite values (with nan_policy 'raise')."""
+
+
+class ModelRunError(ModelError):
+    """The runtime (onnxruntime, TorchScript, torch) failed while running the model on inputs that passed the
+    contract check (a shape only the graph constrains, a dtype it cannot take, ...). The message names the
+    model file and the inputs actually fed (name, dtype, shape) besides the runtime's own reason."""
 
 
 #: maps a row of the array given to the model to (global event number, row within that event's tensor),
@@ -97,36 +105,80 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
 
 
+def describe_feeds(feeds: dict[str, Any]) -> str:
+    """`x float32 (3, 11), aux int64 (3,)`: the inputs actually fed, for messages."""
+    parts = []
+    for name, v in feeds.items():
+        shape = getattr(v, "shape", None)
+        dt = getattr(v, "dtype", None)
+        if dt is not None and not isinstance(dt, np.dtype):  # torch
+            dt = str(dt).replace("torch.", "")
+        dims = "?" if shape is None else str(tuple(int(d) for d in shape))
+        parts.append(f"'{name}' {dt} {dims}")
+    return ", ".join(parts) or "no inputs"
+
+
+_ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ")
+_ORT_NODE = re.compile(r"(\w+) node\. Name:'([^']*)' Status Message: ")
+_ORT_SOURCE = re.compile(r"(\S+\.(?:h|cc|cpp|cu):\d+ )(\S+\([^)]*\)(?: const)? )?(.*? was false\. )?")
+
+
+def runtime_reason(err: BaseException, limit: int = 300) -> str:
+    """The useful part of a runtime's error, on one short line: onnxruntime's status message without its
+    source location, or the last `...Error: ...` line of a TorchScript interpreter traceback."""
+    text = str(err).strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if len(lines) > 1:  # TorchScript: "The following operation failed ... Traceback ... RuntimeError: why"
+        errs = [ln for ln in lines if re.match(r"^[A-Za-z_.]*(Error|Exception):", ln)]
+        text = errs[-1] if errs else lines[0]
+    text = _ORT_PREFIX.sub("", text)
+    text = text.replace("Error in execution: ", "").replace("Non-zero status code returned while running ", "")
+    text = _ORT_NODE.sub(lambda m: f"{m[1]} node '{m[2]}': " if m[2] else f"{m[1]} node: ", text)
+    text = _ORT_SOURCE.sub("", text)
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(". ", 0, limit)  # whole sentences where there are some
+    return text[: cut + 1] if cut > limit // 3 else text[: limit - 3] + "..."
+
+
 def check_inputs(
     model_name: str,
     specs: list[TensorSpec],
     feeds: dict[str, Any],
     nan_policy: str = "raise",
     locate: RowLocator | None = None,
+    optional: list[TensorSpec] = (),  # type: ignore[assignment]
 ) -> None:
     """Check a feed dict against the input specs; raise ModelInputError naming model, input and mismatch.
+
+    `optional`: inputs the model has a default for (ONNX initializers listed as graph inputs); they may be
+    left out, and are checked like the others when given.
 
     `nan_policy`: "raise" (default) rejects NaN/inf inputs, "warn" warns once per call, "ignore" skips
     the scan (saves one pass over the data for models known to handle them).
     """
-    if len(feeds) != len(specs) or not all(s.name in feeds for s in specs):
-        known = {s.name for s in specs}
+    given_optional = [s for s in optional if s.name in feeds] if optional else []
+    if len(feeds) != len(specs) + len(given_optional) or not all(s.name in feeds for s in specs):
+        known = {s.name for s in specs} | {s.name for s in optional}
         unknown = [k for k in feeds if k not in known]
         if unknown:
+            extra = f" (optional: {[s.name for s in optional]})" if optional else ""
             raise ModelInputError(
-                f"model {model_name}: unknown input name(s) {unknown}; the model's inputs are {[s.name for s in specs]}"
+                f"model {model_name}: unknown input name(s) {unknown}; the model's inputs are "
+                f"{[s.name for s in specs]}{extra}"
             )
         missing = [s.name for s in specs if s.name not in feeds]
         raise ModelInputError(
             f"model {model_name}: missing input(s) {missing}; the model's inputs are {[s.name for s in specs]}"
         )
     named: dict[str, tuple[int, str]] = {}
-    for spec in specs:
+    for spec in [*specs, *given_optional] if given_optional else specs:
         arr = feeds[spec.name]
         shape = arr.shape
         dtype = arr.dtype if isinstance(arr.dtype, np.dtype) else _dtype_of(arr)
         # messages are built only on failure: this runs on every call, in front of sub-10-us model calls
-        if spec.dtype is not None and dtype != spec.dtype:
+        if spec.dtype is not None and dtype != spec.dtype and not (spec.dtype.kind == "O" and dtype.kind in "OUS"):
             raise ModelInputError(
                 f"model {model_name}: input '{spec.name}': wrong dtype; {_expect_given(spec, arr, dtype)}"
             )

@@ -27,6 +27,8 @@ class Backend:
         self.name = name  # the model file (or callable) for messages
         self.inputs: list[TensorSpec] = []
         self.outputs: list[TensorSpec] = []
+        self.optional_inputs: list[TensorSpec] = []  # inputs with a default (ONNX initializers), fed only if given
+        self.output_classes: dict[str, list[Any]] = {}  # class labels the model file carries (ONNX ZipMap outputs)
         self.metadata: dict[str, Any] = {}
         self.device = "cpu"
         # diagnostics of the last call (from any thread, when shared): {"inputs": {name: address the runtime

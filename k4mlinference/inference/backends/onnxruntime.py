@@ -15,6 +15,14 @@ onnxruntime's compiled layer when it has the expected shape (`native_binding`, o
 benchmarks/bench_inference.py measures both, and the Python wrappers cost ~15 us per call, as much
 as a small model's inference for one event.
 
+Model kinds: graph inputs that are also initializers (IR >= 4) are `optional_inputs` (fed only when
+given; a thread's binding is rebuilt when the set of fed inputs changes, so an override does not
+stick). ZipMap outputs (`seq(map(int64|string, float))`, sklearn/onnxmltools classifiers) become
+[rows, classes] float32 arrays with the labels in `output_classes` (read from the file with the
+`onnx` package when installed, else from the first call); such models, and models with string
+inputs (numpy str or object arrays), run through `session.run`, since IO binding takes neither. Failures inside the runtime are `ModelRunError`s naming the file
+and the inputs fed.
+
 Threads: inside a framework the runtime must not start its own pool per session (every process
 would spawn one thread per core per session): intra/inter-op threads come from the options
 (MLInference passes 1/1).
@@ -22,6 +30,7 @@ would spawn one thread per core per session): intra/inter-op threads come from t
 
 from __future__ import annotations
 
+import re
 import threading
 import warnings
 from collections.abc import Callable
@@ -33,7 +42,15 @@ import numpy as np
 
 from k4mlinference.inference.backends.base import Backend
 from k4mlinference.inference.backends.providers import ORT_GPU_PROVIDERS, onnxruntime_providers
-from k4mlinference.inference.spec import ModelError, ModelLoadError, TensorSpec, normalize_dim
+from k4mlinference.inference.spec import (
+    ModelError,
+    ModelLoadError,
+    ModelRunError,
+    TensorSpec,
+    describe_feeds,
+    normalize_dim,
+    runtime_reason,
+)
 
 ONNX_SUFFIXES = (".onnx", ".ort")
 
@@ -50,7 +67,9 @@ _ORT_TYPES = {
     "tensor(uint32)": np.uint32,
     "tensor(uint64)": np.uint64,
     "tensor(bool)": np.bool_,
+    "tensor(string)": np.object_,
 }
+_MAP_OUTPUT = re.compile(r"^seq\(map\((int64|string),\s*tensor\((float|double)\)\)\)$")
 
 
 @dataclass(frozen=True)
@@ -157,22 +176,31 @@ class OnnxRuntimeBackend(Backend):
         try:
             self.session = ort.InferenceSession(str(path), sess_options=so, providers=self.providers)
         except Exception as e:  # onnxruntime raises its own Fail/InvalidProtobuf/... types
-            raise ModelLoadError(f"model {path}: onnxruntime cannot load it: {type(e).__name__}: {e}") from e
+            raise ModelLoadError(
+                f"model {path}: onnxruntime cannot load it: {type(e).__name__}: {runtime_reason(e)}"
+            ) from e
         used = self.session.get_providers()
         self.device = "cuda" if any(p in used for p in ORT_GPU_PROVIDERS) else "cpu"
         self._ort_device = "cuda" if self.device == "cuda" else "cpu"
         self.inputs = [self._spec(a) for a in self.session.get_inputs()]
-        # non-tensor outputs (the sequence of maps that CatBoost/sklearn exporters add) cannot become Tensors:
-        # they are left out of the contract and never computed, with a warning (EICrecon skips them too)
+        # graph inputs with an initializer (IR >= 4): the default is used unless the caller feeds them
+        self.optional_inputs = [self._spec(a) for a in self.session.get_overridable_initializers()]
+        # ZipMap outputs (seq(map(int64|string, float)), what skl2onnx/onnxmltools classifiers add): returned as
+        # a [rows, classes] float32 tensor, columns in the order of `output_classes[name]` (the class labels)
         outs = self.session.get_outputs()
-        self.skipped_outputs = [f"{a.name} ({a.type})" for a in outs if not a.type.startswith("tensor(")]
+        self._map_outputs = {a.name for a in outs if _MAP_OUTPUT.match(a.type.replace(" ", ""))}
+        self.output_classes: dict[str, list[Any]] = _zipmap_labels(str(path), self._map_outputs)
+        # other non-tensor outputs (e.g. a sequence of tensors) cannot become Tensors: they are left out of the
+        # contract and never computed, with a warning (EICrecon skips them too)
+        kept = [a for a in outs if a.type.startswith("tensor(") or a.name in self._map_outputs]
+        self.skipped_outputs = [f"{a.name} ({a.type})" for a in outs if a not in kept]
         if self.skipped_outputs:
             warnings.warn(
                 f"model {path}: non-tensor output(s) {self.skipped_outputs} are skipped; only tensor outputs are returned",
                 RuntimeWarning,
                 stacklevel=3,
             )
-        self.outputs = [self._spec(a) for a in outs if a.type.startswith("tensor(")]
+        self.outputs = [self._map_spec(a) if a.name in self._map_outputs else self._spec(a) for a in kept]
         if not self.outputs:
             raise ModelLoadError(f"model {path}: no tensor outputs (only {self.skipped_outputs})")
         self._output_names = [o.name for o in self.outputs]
@@ -190,6 +218,12 @@ class OnnxRuntimeBackend(Backend):
         }
         self._out_plan = self._output_plan()
         self._plan_confirmed: bool | None = None  # None: not yet checked against a real call
+        # maps (outputs) and strings (inputs) do not go through IO binding: session.run, nothing written in place
+        strings = any(s.dtype is not None and s.dtype.kind == "O" for s in [*self.inputs, *self.optional_inputs])
+        self._plain_run = bool(self._map_outputs) or strings
+        if self._plain_run:
+            self._out_plan = [None] * len(self.outputs)
+            self._plan_confirmed = False
         self.native_binding = bool(native_binding) and self._ort_device == "cpu"
         self._tls = threading.local()  # one binding per thread (a binding is not thread-safe)
 
@@ -254,6 +288,13 @@ class OnnxRuntimeBackend(Backend):
             doc=arg.type,
         )
 
+    def _map_spec(self, arg: Any) -> TensorSpec:
+        labels = self.output_classes.get(arg.name)
+        batch = next((s.shape[0] for s in self.inputs if s.shape), None)
+        return TensorSpec(
+            arg.name, (batch, None if labels is None else len(labels)), np.dtype(np.float32), doc=arg.type
+        )
+
     @property
     def writes_into_outputs(self) -> bool:
         return self._ort_device == "cpu" and self._plan_confirmed is not False
@@ -277,7 +318,61 @@ class OnnxRuntimeBackend(Backend):
     def run(self, feeds: dict[str, Any], out: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
         """Run with every input bound in place and outputs written into `out` (or planned buffers) where
         their shapes are trusted; other outputs are allocated by the runtime and copied out once."""
+        try:
+            if self._plain_run:
+                return self._run_plain(feeds, out)
+            return self._run_bound(feeds, out)
+        except ModelError:
+            raise
+        except Exception as e:  # onnxruntime's Fail/InvalidArgument/RuntimeException...: name the file and the feeds
+            raise ModelRunError(
+                f"model {self.name}: onnxruntime failed on inputs {describe_feeds(feeds)}: {runtime_reason(e)}"
+            ) from e
+
+    def _run_plain(self, feeds: dict[str, Any], out: dict[str, np.ndarray] | None) -> dict[str, Any]:
+        """session.run (models with ZipMap outputs or string inputs): maps become [rows, classes] float32 arrays."""
+        arrays = {k: (v.detach().cpu().numpy() if hasattr(v, "detach") else v) for k, v in feeds.items()}
+        values = self.session.run(self._output_names, arrays)
+        result: dict[str, Any] = {}
+        copied = list(self._output_names)
+        for o, v in zip(self._output_names, values):
+            if o in self._map_outputs:
+                v = self._map_to_array(o, v)
+            target = (out or {}).get(o)
+            if target is not None:
+                np.copyto(target, np.asarray(v).reshape(target.shape), casting="same_kind")
+                v = target
+            result[o] = v
+        self.last_run = {"inputs": {}, "outputs": {}, "copied": copied}
+        return result
+
+    def _map_to_array(self, name: str, rows: list[dict[Any, float]]) -> np.ndarray:
+        labels = self.output_classes.get(name)
+        if labels is None and rows:  # the labels were not readable from the file: the first call's keys, in order
+            labels = self.output_classes[name] = list(rows[0])
+            self.outputs = [
+                TensorSpec(s.name, (s.shape[0], len(labels)), s.dtype, doc=s.doc) if s.name == name else s
+                for s in self.outputs
+            ]
+        labels = labels or []
+        arr = np.empty((len(rows), len(labels)), np.float32)
+        for i, row in enumerate(rows):
+            try:
+                arr[i] = [row[c] for c in labels]
+            except KeyError as e:
+                raise ModelError(
+                    f"model {self.name}: output '{name}' row {i} lacks class {e}; classes {labels}"
+                ) from None
+        return arr
+
+    def _run_bound(self, feeds: dict[str, Any], out: dict[str, np.ndarray] | None) -> dict[str, Any]:
         binding = self.binding()
+        if self.optional_inputs:  # a binding keeps its inputs: an optional input fed before must not stay bound
+            names = frozenset(feeds)
+            if getattr(self._tls, "fed", names) != names:
+                self._tls.native = None
+                binding = self.binding()
+            self._tls.fed = names
         copied: list[str] = []
         in_ptrs: dict[str, int] = {}
         keep = []  # what the bound inputs point into, alive until the run is over
@@ -350,6 +445,28 @@ class OnnxRuntimeBackend(Backend):
                 self._plan_confirmed = False
                 return
         self._plan_confirmed = True
+
+
+def _zipmap_labels(path: str, names: set[str]) -> dict[str, list[Any]]:
+    """Class labels of the ZipMap nodes that make outputs `names`, read with the `onnx` package when it is
+    installed ({} otherwise: the labels are then taken from the first call's maps)."""
+    if not names:
+        return {}
+    try:
+        import onnx
+
+        proto = onnx.load(path, load_external_data=False)
+    except Exception:  # no onnx package, or a file only onnxruntime reads (.ort)
+        return {}
+    labels: dict[str, list[Any]] = {}
+    for node in proto.graph.node:
+        if node.op_type == "ZipMap" and node.output and node.output[0] in names:
+            for a in node.attribute:
+                if a.name == "classlabels_int64s":
+                    labels[node.output[0]] = [int(v) for v in a.ints]
+                elif a.name == "classlabels_strings":
+                    labels[node.output[0]] = [v.decode() for v in a.strings]
+    return labels
 
 
 def _ortvalue_from_dlpack(ort: Any, tensor: Any) -> Any:

@@ -1,6 +1,8 @@
 """TorchScript (`.pt`), torch.export (`.pt2`) files and nn.Module objects, always in inference_mode.
 
-torch's thread count is process-wide, so it is only set when asked for explicitly.
+torch's thread count is process-wide, so it is only set when asked for explicitly. Nested return values
+(tuples, lists, dicts, NamedTuples) are flattened with stable names (`_split_outputs`); a failure inside
+the interpreter is a `ModelRunError` naming the file and the inputs fed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ import numpy as np
 
 from k4mlinference.inference.backends.base import Backend, copy_into_outputs
 from k4mlinference.inference.backends.providers import torch_device
-from k4mlinference.inference.spec import ModelError, ModelLoadError, TensorSpec
+from k4mlinference.inference.spec import (
+    ModelError,
+    ModelLoadError,
+    ModelRunError,
+    TensorSpec,
+    describe_feeds,
+    runtime_reason,
+)
 
 TORCHSCRIPT_SUFFIXES = (".pt", ".pth", ".ts", ".torchscript", ".jit")
 EXPORT_SUFFIXES = (".pt2",)
@@ -75,7 +84,9 @@ class TorchBackend(Backend):
                     " (a .pt file must be TorchScript, from torch.jit.save; for a pickled nn.Module or a state_dict, "
                     "build the module in Python and pass it to load_model)"
                 )  # fmt: skip
-                raise ModelLoadError(f"model {path}: torch cannot load it{hint}: {type(e).__name__}: {e}") from e
+                raise ModelLoadError(
+                    f"model {path}: torch cannot load it{hint}: {type(e).__name__}: {runtime_reason(e, 160)}"
+                ) from e
         else:
             module = model
             self.metadata["format"] = "nn.Module"
@@ -113,12 +124,19 @@ class TorchBackend(Backend):
                 info["copied"].append(spec.name)
             info["inputs"][spec.name] = t.data_ptr()
             args.append(t)
-        if self._lock:
-            with self._lock, torch.inference_mode():
-                res = self.module(*args)
-        else:
-            with torch.inference_mode():
-                res = self.module(*args)
+        try:
+            if self._lock:
+                with self._lock, torch.inference_mode():
+                    res = self.module(*args)
+            else:
+                with torch.inference_mode():
+                    res = self.module(*args)
+        except Exception as e:  # TorchScript's interpreter traceback or torch's RuntimeError: name file and feeds
+            fed = dict(zip([s.name for s in self.inputs], args))
+            raise ModelRunError(
+                f"model {self.name}: {self.metadata['format']} failed on inputs {describe_feeds(fed)}: "
+                f"{runtime_reason(e)}"
+            ) from e
         values = self._split_outputs(res)
         host = {}
         for name, v in values.items():
@@ -130,12 +148,26 @@ class TorchBackend(Backend):
         return result
 
     def _split_outputs(self, res: Any) -> dict[str, Any]:
-        if isinstance(res, dict):
+        """The model's return value as {name: tensor}: a tensor is `output`; a tuple/list gives `output_0`,
+        `output_1`...; a dict gives its keys, a NamedTuple its fields; nested tuples/lists/dicts are flattened depth-first, the path
+        joined by '.' (`output_1.0`, `scores.b`), so names are stable from call to call. Names declared by the
+        user or a sidecar replace these, in the same order."""
+        flat = _flatten(res, self.name)
+        if isinstance(res, dict) or any(k != i for i, k in enumerate(flat)):  # names, not positions
             if not self.outputs_declared:
-                self.outputs = [TensorSpec(str(k), None, None) for k in res]
+                self.outputs = [TensorSpec(k, None, None) for k in flat]
                 self.outputs_declared = True
-            return {str(k): v for k, v in res.items()}
-        seq = list(res) if isinstance(res, (tuple, list)) else [res]
+                return flat
+            names = [o.name for o in self.outputs]
+            if set(names) == set(flat):
+                return {n: flat[n] for n in names}
+            if len(flat) == len(names):
+                return dict(zip(names, flat.values()))
+            raise ModelError(
+                f"model {self.name}: returned {len(flat)} tensors {list(flat)} but {len(self.outputs)} output names "
+                f"are declared ({[o.name for o in self.outputs]})"
+            )
+        seq = list(flat.values())
         if not self.outputs_declared or len(self.outputs) != len(seq):
             if len(seq) == 1 and not self.outputs_declared:
                 names = ["output"]
@@ -149,6 +181,44 @@ class TorchBackend(Backend):
             self.outputs = [TensorSpec(n, None, None) for n in names]
             self.outputs_declared = True
         return {o.name: v for o, v in zip(self.outputs, seq)}
+
+
+def _flatten(res: Any, model: str) -> dict[Any, Any]:
+    """{path: tensor} of a (nested) return value; a plain tensor or flat tuple/list gives {0: t, 1: ...}, a
+    dict, a NamedTuple (its fields) or any nesting gives string paths ('output_1.0', 'key.sub'). Python
+    numbers become 0-d tensors."""
+    import torch
+
+    def leaf(v: Any, path: str) -> Any:
+        if isinstance(v, torch.Tensor):
+            return v
+        if isinstance(v, (bool, int, float)):
+            return torch.tensor(v)
+        raise ModelError(
+            f"model {model}: output '{path}' is a {type(v).__name__}, not a tensor (only tensors, numbers and "
+            f"tuples/lists/dicts of them can be returned)"
+        )
+
+    def walk(v: Any, path: str, out: dict[Any, Any]) -> None:
+        if isinstance(v, tuple) and hasattr(v, "_fields"):  # a NamedTuple: its field names
+            v = dict(zip(v._fields, v))
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, f"{path}.{k}" if path else str(k), out)
+        elif isinstance(v, (tuple, list)):
+            for i, x in enumerate(v):
+                walk(x, f"{path}.{i}" if path else f"output_{i}", out)
+        else:
+            out[path or "output"] = leaf(v, path or "output")
+
+    named = isinstance(res, tuple) and hasattr(res, "_fields")
+    if isinstance(res, (tuple, list)) and not named and not any(isinstance(x, (tuple, list, dict)) for x in res):
+        return {i: leaf(x, f"output_{i}") for i, x in enumerate(res)}
+    if not isinstance(res, (tuple, list, dict)):
+        return {0: leaf(res, "output")}
+    out: dict[Any, Any] = {}
+    walk(res, "", out)
+    return out
 
 
 def _export_input_specs(ep: Any) -> list[TensorSpec]:
