@@ -218,6 +218,9 @@ class DataHandle(Property):
 
     def names(self, obj: Any) -> list[str]:
         value = self.__get__(obj)
+        if self.multiple and self.direction == "output":
+            # k4FWCore skips empty output names: `OutputCollections=[""]` declares no output at all
+            return [n for n in value if n]
         return list(value) if self.multiple else [value]
 
 

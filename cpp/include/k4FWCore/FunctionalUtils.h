@@ -154,24 +154,21 @@ struct OutputTraits<std::vector<C>> {
     r.counts.push_back(v.size());
   }
 };
-/// k4FWCore's runtime-length output keyed by collection name: every configured name must be a key
-/// (the collections are stored under the configured names, in their order).
+/// k4FWCore's runtime-length output as a map: as in k4FWCore, the map's collections, in the map's (key)
+/// order, are stored under the configured names in their order, and their numbers must agree (an empty
+/// configured name means none: `OutputCollections=[""]` takes an empty map).
 template <typename C>
 struct OutputTraits<std::map<std::string, C>> {
   static constexpr bool multiple = true;
   static std::string type() { return typeNameOf<C>(); }
   static void put(std::map<std::string, C>&& v, CallResult& r, const DataSlot& slot) {
-    for (const auto& kv : v) {
-      bool known = false;
-      for (const auto& n : slot.locations) known = known || n == kv.first;
-      if (!known) throw std::invalid_argument("output '" + slot.key + "': the returned map has key '" + kv.first + "', which is not one of the configured collection names");
-    }
-    for (const auto& n : slot.locations) {
-      auto it = v.find(n);
-      if (it == v.end()) throw std::invalid_argument("output '" + slot.key + "': the returned map has no collection '" + n + "'");
-      r.outputs.push_back(new C(std::move(it->second)));
-    }
-    r.counts.push_back(slot.locations.size());
+    std::size_t expected = 0;
+    for (const auto& n : slot.locations) expected += n.empty() ? 0 : 1;
+    if (v.size() != expected)
+      throw std::invalid_argument("output '" + slot.key + "': the returned map holds " + std::to_string(v.size()) +
+                                  " collections but the options name " + std::to_string(expected));
+    for (auto& kv : v) r.outputs.push_back(new C(std::move(kv.second)));
+    r.counts.push_back(v.size());
   }
 };
 
