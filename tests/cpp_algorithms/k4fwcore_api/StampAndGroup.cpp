@@ -54,7 +54,8 @@ struct NegateEach final
   }
 };
 
-/// Checks the per-name map input (the older `C&` spelling) and the event context; counts what it saw.
+/// Checks the per-name map input (the older `C&` spelling) and the event context; counts what it saw
+/// (the masses through podio's column access, `coll.mass()`).
 struct CountByName final
     : k4FWCore::Consumer<void(const EventContext&, const std::map<std::string, edm4hep::MCParticleCollection&>&)> {
   CountByName(const std::string& name, ISvcLocator* svcLoc)
@@ -64,8 +65,10 @@ struct CountByName final
     for (const auto& [name, particles] : in) {
       for (const auto& p : particles) {
         if (p.getGeneratorStatus() != static_cast<int>(ctx.evt())) throw std::runtime_error(name + ": wrong event stamp");
-        m_masses += p.getMass();
       }
+      // podio's column access: every element's mass, or only the first n
+      for (float m : particles.mass()) m_masses += m;
+      if (particles.mass(1).size() != 1) throw std::runtime_error(name + ": mass(1) is not the first mass only");
       info() << "event " << ctx.evt() << ": " << name << " has " << particles.size() << " particles" << endmsg;
     }
     ++m_events;
