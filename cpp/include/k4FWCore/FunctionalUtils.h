@@ -84,6 +84,9 @@ struct IsTuple<std::tuple<T...>> : std::true_type {};
 /// How one input argument is made from the event store's collections.
 template <typename T>
 struct InputTraits {
+  static_assert(std::is_base_of_v<CollectionBase, T>,
+                "k4mlinference: a functional algorithm's input must be a podio collection (const XCollection&), a "
+                "std::vector<const XCollection*> or a std::map<std::string, const XCollection&>");
   static constexpr bool multiple = false;
   static std::string type() { return typeNameOf<T>(); }
   static const T& get(const CollectionBase* const* c, std::size_t n, std::size_t slot) {
@@ -138,6 +141,9 @@ struct NeedsNames<std::map<std::string, C&>> : std::true_type {};
 /// How one result is handed to the framework.
 template <typename T>
 struct OutputTraits {
+  static_assert(std::is_base_of_v<CollectionBase, T>,
+                "k4mlinference: a functional algorithm's output must be a podio collection, a std::vector of "
+                "collections or a std::map<std::string, XCollection> (other values, e.g. int, are not supported)");
   static constexpr bool multiple = false;
   static std::string type() { return typeNameOf<T>(); }
   static void put(T&& v, CallResult& r, const DataSlot&) {
@@ -252,6 +258,11 @@ private:
 };
 
 }  // namespace k4ml::detail
+
+namespace Gaudi {
+/// Gaudi's algorithm base (`BaseClass_t<Gaudi::Algorithm>`): here every algorithm derives from AlgorithmBase.
+using Algorithm = k4ml::AlgorithmBase;
+}  // namespace Gaudi
 
 namespace k4FWCore {
 
