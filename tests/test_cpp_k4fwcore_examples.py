@@ -129,3 +129,22 @@ def test_iosvc_takes_lowercase_input_and_output():
     io.output = "out.root"
     assert io.get_property("Input") == ["in.root"] and io.get_property("Output") == "out.root"
     assert io.input == ["in.root"] and io.output == "out.root"
+
+
+def test_a_reader_in_topalg_reads_iosvc_input(styled_run, tmp_path):
+    """k4FWCore's `Reader` in TopAlg with `iosvc.input`: the file written above is read back by C++ algorithms."""
+    out, _ = styled_run
+    opts = tmp_path / "read_back.py"
+    opts.write_text(
+        "from Configurables import KeepEveryNth, Reader\n"
+        "from k4FWCore import ApplicationMgr, IOSvc\n"
+        "iosvc = IOSvc('IOSvc')\n"
+        f"iosvc.input = {str(out)!r}\n"
+        "keep = KeepEveryNth('Keep', InputCollection=['AntiKaons'], Every=1)\n"
+        "ApplicationMgr(TopAlg=[Reader('Reader'), keep], EvtSel='NONE', EvtMax=-1)\n"
+    )
+    res = k4run("--cpp-source", str(ALGS), str(opts), cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    assert 'Keep                    INFO  | "Kept" | entries 2 | passed 2 | efficiency 1' in lines
+    assert 'Keep                    INFO  | "Particles per event" | entries 2 | sum 6 | mean 3' in lines
