@@ -1,8 +1,8 @@
 """k4FWCore's example styles run unchanged: our own algorithms (tests/cpp_algorithms/k4fwcore_api/) written
 the way k4FWCore's test algorithms are (GaudiAlg/ headers, an EventContext first argument, runtime-length
-inputs and outputs as maps keyed by name, Gaudi::Accumulators counters, edm4hep/Constants.h) and an options
-file in k4FWCore's style (IOSvc's lowercase `output`, a Writer in TopAlg, single collections given as
-one-element lists), run through k4run; the written file is read back."""
+inputs and outputs as maps keyed by name, Gaudi::Accumulators counters, edm4hep/Constants.h, fmt::format)
+and an options file in k4FWCore's style (IOSvc's lowercase `output`, a Writer in TopAlg, single collections
+given as one-element lists), run through k4run; the written file is read back."""
 
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ def test_options_in_k4fwcore_style_run(styled_run):
     # the Writer is accepted in TopAlg and is not an algorithm of the chain (the event loop writes)
     assert "algorithms: Pions -> Kaons -> Keep -> StampPions -> StampKaons -> Negate -> Count\n" in res.stdout
     assert "Pions                   INFO cell IDs would be described by the 'CellIDEncoding' parameter" in res.stdout
+    assert "Kaons                   INFO 3 particles of PDG +321 per event, masses from 1.0 GeV" in res.stdout  # fmt
     # the EventContext argument carries the event number: the filter kept events 0 and 2
     assert "Count                   INFO event 2: AntiPions has 2 particles" in res.stdout
     assert "event 1:" not in res.stdout

@@ -1,5 +1,5 @@
-// Test algorithms in the older Gaudi spelling (GaudiAlg/ headers, Gaudi::Functional:: with BaseClass_t) and
-// with Gaudi::Accumulators counters, as k4FWCore's examples write them.
+// Test algorithms in the older Gaudi spelling (GaudiAlg/ headers, Gaudi::Functional:: with BaseClass_t),
+// with Gaudi::Accumulators counters and fmt::format messages, as k4FWCore's examples write them.
 #include "Gaudi/Accumulators.h"
 #include "Gaudi/Property.h"
 #include "GaudiAlg/FilterPredicate.h"
@@ -8,6 +8,8 @@
 
 #include "edm4hep/Constants.h"
 #include "edm4hep/MCParticleCollection.h"
+
+#include <fmt/format.h>
 
 #include <string>
 
@@ -30,6 +32,8 @@ struct SeedParticles final : Gaudi::Functional::Producer<edm4hep::MCParticleColl
   StatusCode initialize() override {
     // edm4hep/Constants.h: the parameter names are plain C strings
     info() << "cell IDs would be described by the '" << edm4hep::CellIDEncoding << "' parameter" << endmsg;
+    info() << fmt::format("{} particles of PDG {:+d} per event, masses from {:.1f} GeV", m_count.value(), m_pdg.value(), 1.0)
+           << endmsg;
     return StatusCode::SUCCESS;
   }
 
