@@ -311,6 +311,17 @@ class _Gen:
                 f"    m_rel_{r.name}.push_back(relations ? src.m_rel_{r.name}[i] : podio::ObjectID{{podio::ObjectID::invalid, 0}});"
             )
         L.append("    m_data.push_back(d);\n    return m_data.size() - 1;\n  }")
+        # podio's column access: coll.momentum() is every element's momentum (the first nElem if given)
+        taken = {"size", "empty", "create", "push_back", "clear", "data", "at", "reserve", "begin", "end", "isValid"}
+        for m in dt.members:
+            if m.name in taken:
+                continue
+            L.append(
+                f"  std::vector<{m.cpp_type}> {m.name}(std::size_t nElem = 0) const {{\n"
+                f"    const std::size_t n = nElem == 0 || nElem > m_data.size() ? m_data.size() : nElem;\n"
+                f"    std::vector<{m.cpp_type}> out;\n    out.reserve(n);\n"
+                f"    for (std::size_t i = 0; i < n; ++i) out.push_back(m_data[i].{m.name});\n    return out;\n  }}"
+            )
         L.append(CXX_ONLY_END)
         L.append("  void reserve(std::size_t n) {\n    m_data.reserve(n);")
         for r in dt.one_to_one:

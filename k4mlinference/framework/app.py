@@ -15,7 +15,16 @@ from k4mlinference.framework import messages
 from k4mlinference.framework.algorithm import Algorithm
 from k4mlinference.framework.component import CONFIGURED, Component, ConfigurationError
 from k4mlinference.framework.eventloop import EventLoop, RunResult, format_timing
-from k4mlinference.framework.services import METADATA, ApplicationMgr, IOSvc, PodioInput, PodioOutput, k4DataSvc
+from k4mlinference.framework.services import (
+    METADATA,
+    ApplicationMgr,
+    IOSvc,
+    PodioInput,
+    PodioOutput,
+    Reader,
+    Writer,
+    k4DataSvc,
+)
 
 
 @dataclass
@@ -56,8 +65,8 @@ def collect(create_missing: bool = True) -> Application:
     _map_legacy_io(legacy, iosvc)
     algs = []
     for i, alg in enumerate(app.get_property("TopAlg")):
-        if isinstance(alg, (PodioInput, PodioOutput)):
-            continue  # older k4FWCore I/O algorithms: their settings went to IOSvc
+        if isinstance(alg, (PodioInput, PodioOutput, Reader, Writer)):
+            continue  # k4FWCore's I/O algorithms: IOSvc's settings drive the event loop's input and output
         if isinstance(alg, str):  # Gaudi also accepts "Type/Name" strings
             typ, _, name = alg.partition("/")
             from k4mlinference.framework import registry

@@ -44,7 +44,7 @@ CPP_DIR = Path(__file__).resolve().parents[2] / "cpp"
 CPP_INCLUDE = CPP_DIR / "include"
 BUILTIN_DIR = CPP_DIR / "algorithms"
 ENV_SOURCES = "K4ML_CPP_SOURCES"
-CXX_FLAGS = ["-std=c++17", "-O2", "-fPIC", "-shared", "-pthread", "-m64", "-fsized-deallocation"]
+CXX_FLAGS = ["-std=c++20", "-O2", "-fPIC", "-shared", "-pthread", "-m64", "-fsized-deallocation"]
 _DECLARE = re.compile(r'^\s*DECLARE_COMPONENT(?:_WITH_ID)?\(\s*([\w:]+)\s*(?:,\s*"([^"]+)")?\s*\)', re.M)
 
 _extra_specs: list[str] = []  # --cpp-source values of this process

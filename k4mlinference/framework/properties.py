@@ -204,8 +204,23 @@ class DataHandle(Property):
         base = "list[str]" if self.multiple else "str"
         return f"{base} ({self.direction} {self.collection_type or 'any collection'})"
 
+    def convert(self, value: Any, owner: str = "") -> Any:
+        """k4FWCore accepts a one-element list for a single collection (`InputCollection=["MCParticles"]`,
+        as its own options files write); a longer list cannot name one collection."""
+        if not self.multiple and isinstance(value, (list, tuple)):
+            if len(value) != 1:
+                raise PropertyError(
+                    f"{owner or '?'}: property '{self.name}' names one collection, got a list of {len(value)}: "
+                    f"{list(value)!r}"
+                )
+            value = value[0]
+        return super().convert(value, owner)
+
     def names(self, obj: Any) -> list[str]:
         value = self.__get__(obj)
+        if self.multiple and self.direction == "output":
+            # k4FWCore skips empty output names: `OutputCollections=[""]` declares no output at all
+            return [n for n in value if n]
         return list(value) if self.multiple else [value]
 
 

@@ -53,6 +53,31 @@ class IOSvc(Service):
     FirstEventEntry = Property(0, doc="first entry to read (also the first event number when there is no input)")
     ImportedFromk4FWCore = Property(False, doc="set when the service comes from k4FWCore (checked by k4run)")
 
+    # k4FWCore's IOSvc wrapper also takes `input` and `output` (lowercase): its own options files set
+    # `iosvc.output = ...`, which would otherwise become a plain attribute and silently write nothing.
+    _ALIASES = {"input": "Input", "output": "Output"}
+
+    def _property(self, key: str) -> Property:
+        return super()._property(self._ALIASES.get(key, key))
+
+    def set_property(self, key: str, value: Any) -> None:
+        super().set_property(self._ALIASES.get(key, key), value)
+
+    def get_property(self, key: str) -> Any:
+        return super().get_property(self._ALIASES.get(key, key))
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if key in self._ALIASES:
+            self.set_property(key, value)
+            return
+        super().__setattr__(key, value)
+
+    def __getattr__(self, key: str) -> Any:
+        aliases = type(self)._ALIASES
+        if key in aliases:
+            return self.get_property(aliases[key])
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {key!r}")
+
 
 class ApplicationMgr(Component):
     """The application: top algorithms, number of events, message level."""
@@ -139,6 +164,17 @@ class PodioOutput(Component):
 
     filename = Property("", doc="output file")
     outputCommands = Property(["keep *"], doc="'keep|drop NAME-GLOB' or 'keep|drop type TYPE'; last match wins")
+
+
+class Reader(Component):
+    """k4FWCore's reader algorithm: reads IOSvc's input. Accepted in ApplicationMgr.TopAlg (and skipped
+    there): here IOSvc itself reads the input before the algorithms run, as k4FWCore adds a Reader for it."""
+
+
+class Writer(Component):
+    """k4FWCore's writer algorithm: writes IOSvc's output (`IOSvc.Output`, `IOSvc.outputCommands`).
+    Accepted in ApplicationMgr.TopAlg (and skipped there): here the event loop writes every event that
+    passed the filters once all algorithms have run, which is where k4FWCore's Writer runs too."""
 
 
 def find(kind: type) -> list[Component]:

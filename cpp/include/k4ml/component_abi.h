@@ -172,7 +172,12 @@ long K4ML_ABI(initialize)(void* a) {
 }
 
 long K4ML_ABI(finalize)(void* a) {
-  return k4ml::abi::guarded([&] { return k4ml::abi::alg(a)->finalize().isSuccess() ? 1L : 0L; });
+  return k4ml::abi::guarded([&] {
+    auto* algorithm = k4ml::abi::alg(a);
+    const bool ok = algorithm->finalize().isSuccess();
+    algorithm->printCounters();  // Gaudi prints its counters when an algorithm finalizes
+    return ok ? 1L : 0L;
+  });
 }
 
 /// One event: `in` holds the input collections slot after slot (`counts` per slot). The new output

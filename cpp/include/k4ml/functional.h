@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "GaudiKernel/EventContext.h"
 #include "GaudiKernel/IMessageSvc.h"
 #include "GaudiKernel/ISvcLocator.h"
 #include "GaudiKernel/MsgStream.h"
@@ -37,12 +38,8 @@
 
 namespace k4ml {
 
-/// What the framework tells an algorithm about the current event.
-struct EventContext {
-  std::uint64_t eventNumber{0};
-  std::uint32_t runNumber{0};
-  std::uint64_t evt() const { return eventNumber; }
-};
+/// What the framework tells an algorithm about the current event (Gaudi's EventContext).
+using EventContext = ::EventContext;
 
 /// One row of an algorithm's property table.
 struct PropertyInfo {
@@ -241,7 +238,7 @@ public:
   // event
   const EventContext& context() const { return m_context; }
   std::uint64_t eventNumber() const { return m_context.eventNumber; }
-  void setEventNumber(std::uint64_t n) { m_context.eventNumber = n; }
+  void setEventNumber(std::uint64_t n) { m_context.setEvt(n); }
   void setRunNumber(std::uint32_t n) { m_context.runNumber = n; }
 
   // messages (Gaudi's MsgStream interface; the framework prints them)
@@ -257,6 +254,18 @@ public:
   MsgStream& debug() const { return msgStream(MSG::DEBUG); }
   MsgStream& verbose() const { return msgStream(MSG::VERBOSE); }
   bool hasMessages() const { return !m_records.empty(); }
+
+  // counters (Gaudi::Accumulators): each registers one line, printed after finalize
+  /// Register a counter's summary line (`name`, and a function giving its statistics as text).
+  void registerCounter(std::string name, std::function<std::string()> summary) {
+    m_counters.emplace_back(std::move(name), std::move(summary));
+  }
+  /// Print the counters as info messages (what Gaudi prints at finalize); nothing when there are none.
+  void printCounters() const {
+    if (m_counters.empty()) return;
+    info() << "Number of counters : " << m_counters.size() << endmsg;
+    for (const auto& [n, summary] : m_counters) info() << " | \"" << n << "\" | " << summary() << endmsg;
+  }
   /// The messages since the last call, oldest first (the framework prints them).
   std::vector<LogRecord> takeMessages() {
     std::vector<LogRecord> out;
@@ -284,6 +293,7 @@ private:
   std::vector<PropertyInfo> m_props;
   EventContext m_context;
   int m_outputLevel{MSG::INFO};
+  std::vector<std::pair<std::string, std::function<std::string()>>> m_counters;
   mutable std::vector<LogRecord> m_records;
   mutable MsgStream m_msg;
 };

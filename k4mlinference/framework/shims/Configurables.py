@@ -15,6 +15,8 @@ from k4mlinference.framework.services import (
     IOSvc,
     PodioInput,
     PodioOutput,
+    Reader,
+    Writer,
     k4DataSvc,
 )
 
@@ -25,6 +27,8 @@ _SERVICES = {
     "k4DataSvc": k4DataSvc,
     "PodioInput": PodioInput,
     "PodioOutput": PodioOutput,
+    "Reader": Reader,
+    "Writer": Writer,
     **COMPATIBILITY_SERVICES,
 }
 
