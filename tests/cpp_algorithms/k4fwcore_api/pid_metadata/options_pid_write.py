@@ -10,7 +10,11 @@ putMetadata({"RunLabel": "pid-test"})
 
 cands = MakeCandidates("Cands", Candidates=["Candidates"], Count=3)
 tag1 = TagCandidates(
-    "Tag1", InputCollection=["Candidates"], ParticleIDCollection=["CandidatePIDs_1"], AlgoName="dEdx", ParamNames=["chi2"]
+    "Tag1",
+    InputCollection=["Candidates"],
+    ParticleIDCollection=["CandidatePIDs_1"],
+    AlgoName="dEdx",
+    ParamNames=["chi2"],
 )
 tag2 = TagCandidates(
     "Tag2",
@@ -19,6 +23,10 @@ tag2 = TagCandidates(
     AlgoName="RICH",
     ParamNames=["pion", "kaon", "proton"],
 )
-check = CheckCandidatePIDs("Check", PIDs1=tag1.ParticleIDCollection, PIDs2=tag2.ParticleIDCollection, Candidates=["Candidates"])
+check = CheckCandidatePIDs(
+    "Check", PIDs1=tag1.ParticleIDCollection, PIDs2=tag2.ParticleIDCollection, Candidates=["Candidates"]
+)
 
-ApplicationMgr(TopAlg=[cands, tag1, tag2, check], EvtSel="NONE", EvtMax=3, ExtSvc=[EventDataSvc("EventDataSvc")], OutputLevel=INFO)
+ApplicationMgr(
+    TopAlg=[cands, tag1, tag2, check], EvtSel="NONE", EvtMax=3, ExtSvc=[EventDataSvc("EventDataSvc")], OutputLevel=INFO
+)
