@@ -35,6 +35,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from k4mlinference.framework import algorithm as _alg
 from k4mlinference.framework import messages
 from k4mlinference.framework.component import ConfigurationError
@@ -211,6 +213,9 @@ _ABI = {
     "call_batch": (_L, [_P, _P, _Z, _P, _P, _Z, _P, _P, _Z, _Z, _P, _P, _P]),
     "messages": (_S, [_P]),
     "has_messages": (_L, [_P]),
+    "metadata_clear": (None, []),
+    "metadata_seed": (_L, [_S, ctypes.c_char, _S, _Z]),
+    "metadata_take": (_S, []),
 }
 
 
@@ -292,6 +297,38 @@ class Library:
 
     def describe(self, addr: int) -> dict[str, Any]:
         return json.loads(self.fn["describe"](addr).decode())
+
+    def seed_metadata(self, params: dict[str, Any]) -> None:
+        """Empty the library's metadata store (k4ml/metadata.h), then fill it with `params` (the input
+        file's `metadata` frame and the options' putMetadata), what k4FWCore::getParameter reads."""
+        self.fn["metadata_clear"]()
+        for key, value in params.items():
+            values = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+            if not values:
+                continue
+            first = values[0]
+            if isinstance(first, (str, bytes)):
+                code, texts = b"s", [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+            elif isinstance(first, (bool, int, np.integer)):
+                code, texts = b"i", [str(int(v)) for v in values]
+            elif isinstance(first, np.float32):
+                code, texts = b"f", [repr(float(v)) for v in values]
+            elif isinstance(first, (float, np.floating)):
+                code, texts = b"d", [repr(float(v)) for v in values]
+            else:
+                continue
+            if self.fn["metadata_seed"](key.encode(), code, "\x1f".join(texts).encode(), len(texts)) < 0:
+                raise ConfigurationError(f"metadata parameter {key!r}: {self.error()}")
+
+    def take_metadata(self) -> dict[str, Any]:
+        """The parameters the library's algorithms put (k4FWCore::putParameter) in this run, typed as the
+        writer needs them: int, numpy.float32 (float), float (double), str; vectors as lists."""
+        conv = {"int": int, "float": np.float32, "double": float, "string": str}
+        out: dict[str, Any] = {}
+        for key, (kind, values) in json.loads(self.fn["metadata_take"]().decode()).items():
+            vals = [conv[kind](v) for v in values]
+            out[key] = vals[0] if len(vals) == 1 and kind != "string" else vals
+        return out
 
 
 def library(sources: tuple[Path, ...]) -> Library:

@@ -136,6 +136,7 @@ class EventLoop:
         self.commands = parse_output_commands(list(output_commands or ["keep *"]))
         self.config_options = config_options or []
         self.metadata = metadata or {}
+        self.input_metadata: dict[str, Any] = {}  # the input file's `metadata` frame parameters
         self.progress = progress
         self.timing: dict[str, list[float]] = {}
         # (id(handle), collection name) -> the collection type last checked under it
@@ -160,6 +161,10 @@ class EventLoop:
         try:
             reader = Reader(self.inputs)
             frames = reader.get("events", self.collection_names or None)
+            if "metadata" in reader.categories:  # what k4FWCore::getParameter reads (the first file's)
+                meta = reader.get("metadata")
+                if len(meta):
+                    self.input_metadata = dict(meta[0].parameters)
         except (KeyError, OSError, ValueError) as exc:  # PodioFileError is an OSError/ValueError kind
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
             raise ConfigurationError(f"IOSvc.Input: {msg}") from exc
@@ -206,6 +211,9 @@ class EventLoop:
             f"{n_events} events from {'input ' + ', '.join(self.inputs) if self.inputs else 'producers'}"
             f" (first entry {self.first_entry}); algorithms: {' -> '.join(a.name for a in order)}",
         )
+        libraries = _cpp_libraries(order)
+        for lib in libraries:  # k4FWCore::getParameter sees the input's metadata and the options' putMetadata
+            lib.seed_metadata({**self.input_metadata, **self.metadata})
         for alg in order:
             t0 = time.perf_counter()
             try:
@@ -274,6 +282,8 @@ class EventLoop:
                 alg.finalize()
                 self._time(alg.name, time.perf_counter() - t0, 0)
                 self.timing[alg.name][2] -= 1
+            for lib in libraries:  # what C++ algorithms put with k4FWCore::putParameter
+                self.metadata.update(lib.take_metadata())
             if writer is not None:
                 t0 = time.perf_counter()
                 for alg in order:  # algorithm hooks (cellID encodings of the readouts they write)
@@ -470,6 +480,18 @@ class EventLoop:
         for key, value in self.metadata.items():
             frame.putParameter(key, value)
         writer.write_frame(frame, "metadata")
+
+
+def _cpp_libraries(algorithms: list[Algorithm]) -> list[Any]:
+    """The compiled libraries the C++ algorithms of a run come from (each holds a metadata store)."""
+    out: list[Any] = []
+    for alg in algorithms:
+        lib = type(alg).__dict__.get("_library") or next(
+            (k.__dict__["_library"] for k in type(alg).__mro__ if "_library" in k.__dict__), None
+        )
+        if lib is not None and all(lib is not x for x in out):
+            out.append(lib)
+    return out
 
 
 class _CallbackProgress:

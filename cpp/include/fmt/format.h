@@ -5,7 +5,7 @@
 // Supported replacement fields: `{}` (next argument), `{N}` (argument N), `{{` / `}}` (literal braces) and a
 // format spec after ':' of the form [[fill]align][sign][#][0][width][.precision][type] with align one of
 // < > ^, sign + - or space, and type d x X o b (integers), f F e E g G (floating point), s (strings), c
-// (char). Without a type, integers print in decimal, floating point in the shortest form that reads back
+// (char). Ranges (std::vector, ...) print as [a, b] with strings quoted, as {fmt}/ranges.h does. Without a type, integers print in decimal, floating point in the shortest form that reads back
 // exactly (as fmt does), bools as true/false, and any other type through its operator<<. Unlike {fmt},
 // the format string is checked when it is used: a bad one throws fmt::format_error.
 #pragma once
@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <ranges>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
@@ -177,6 +178,9 @@ inline std::string formatText(std::string_view s, const Spec& sp) {
   return pad(std::move(body), sp, false);
 }
 
+template <typename T>
+concept Streamable = requires(std::ostream& os, const T& v) { os << v; };
+
 /// One argument, formatted on demand with the spec of its replacement field.
 template <typename T>
 std::string formatArg(const T& v, const Spec& sp) {
@@ -195,6 +199,19 @@ std::string formatArg(const T& v, const Spec& sp) {
     std::ostringstream os;
     os << static_cast<const void*>(v);
     return pad(os.str(), sp, false);
+  } else if constexpr (!Streamable<D> && std::ranges::input_range<const D>) {
+    std::string out = "[";  // a range (std::vector, ...) as {fmt}'s ranges formatter writes it
+    bool first = true;
+    for (const auto& e : v) {
+      out += first ? "" : ", ";
+      first = false;
+      if constexpr (std::is_convertible_v<const std::decay_t<decltype(e)>&, std::string_view>) {
+        out += '"' + std::string(std::string_view(e)) + '"';
+      } else {
+        out += formatArg(e, Spec{});
+      }
+    }
+    return pad(out + "]", sp, false);
   } else {
     std::ostringstream os;
     os << v;

@@ -9,11 +9,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <type_traits>
 #include <exception>
 #include <string>
 #include <vector>
 
 #include "k4ml/functional.h"
+#include "k4ml/metadata.h"
 
 namespace k4ml::abi {
 
@@ -102,6 +105,44 @@ long guarded(F&& f) {
     lastError() = "unknown C++ exception";
   }
   return -1;
+}
+
+template <typename E>
+std::string jsonValues(const std::vector<E>& v) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    out += i ? "," : "";
+    if constexpr (std::is_same_v<E, std::string>) {
+      out += json(v[i]);
+    } else if constexpr (std::is_same_v<E, int>) {
+      out += std::to_string(v[i]);
+    } else {
+      char buf[40];  // enough digits to read back exactly; non-finite values as strings Python parses
+      std::snprintf(buf, sizeof buf, std::is_same_v<E, float> ? "%.9g" : "%.17g", static_cast<double>(v[i]));
+      const std::string t = buf;
+      out += (t.find_first_of("0123456789") == std::string::npos) ? json(t) : t;
+    }
+  }
+  return out + "]";
+}
+
+/// The parameters algorithms put in this run: {"name": ["int"|"float"|"double"|"string", [values]], ...}.
+inline std::string metadataJson() {
+  const MetadataStore& store = metadata();
+  std::string out = "{";
+  bool first = true;
+  auto add = [&](const char* type, const auto& m) {
+    for (const auto& [name, v] : m) {
+      if (!store.putNames().count(name)) continue;
+      out += (first ? "" : ",") + json(name) + ":[" + json(std::string(type)) + "," + jsonValues(v) + "]";
+      first = false;
+    }
+  };
+  add("int", store.values<int>());
+  add("float", store.values<float>());
+  add("double", store.values<double>());
+  add("string", store.values<std::string>());
+  return out + "}";
 }
 
 }  // namespace k4ml::abi
@@ -264,5 +305,37 @@ const char* K4ML_ABI(messages)(void* a) {
 }
 
 long K4ML_ABI(has_messages)(void* a) { return k4ml::abi::alg(a)->hasMessages() ? 1 : 0; }
+
+/// Metadata (k4ml/metadata.h): emptied before a run, seeded from the input file's `metadata` frame and the
+/// options (type 'i', 'f', 'd' or 's'; `n` values joined by '\x1f'), read back after finalize.
+void K4ML_ABI(metadata_clear)() { k4ml::metadata().clear(); }
+
+long K4ML_ABI(metadata_seed)(const char* name, char type, const char* values, std::size_t n) {
+  return k4ml::abi::guarded([&] {
+    auto v = k4ml::abi::split(values, n);
+    auto& store = k4ml::metadata();
+    if (type == 's') {
+      store.seed<std::string>(name, v);
+    } else if (type == 'i') {
+      std::vector<int> x;
+      for (const auto& s : v) x.push_back(std::stoi(s));
+      store.seed<int>(name, x);
+    } else if (type == 'f') {
+      std::vector<float> x;
+      for (const auto& s : v) x.push_back(std::stof(s));
+      store.seed<float>(name, x);
+    } else {
+      std::vector<double> x;
+      for (const auto& s : v) x.push_back(std::stod(s));
+      store.seed<double>(name, x);
+    }
+    return 0L;
+  });
+}
+
+const char* K4ML_ABI(metadata_take)() {
+  k4ml::abi::text() = k4ml::abi::metadataJson();
+  return k4ml::abi::text().c_str();
+}
 
 }  // extern "C"

@@ -333,6 +333,8 @@ public:
   auto begin() const { return m_value.begin(); }
   auto end() const { return m_value.end(); }
   decltype(auto) operator[](std::size_t i) const { return m_value[i]; }
+  // comparisons with a value, either way round (`name != m_prop`), as Gaudi's properties compare
+  friend bool operator==(const Property& p, const T& v) { return p.m_value == v; }
 
 private:
   T m_value;
