@@ -70,6 +70,18 @@ def test_metadata_put_and_read_in_the_same_run(written):
     assert res.stdout.count("Check                   INFO checked 6 ParticleIDs of 3 candidates") == 3
 
 
+def test_input_metadata_goes_on_to_the_output(written):
+    """As k4FWCore's MetadataSvc: a run over a file writes the input's metadata frame on with its own output."""
+    wd, _ = written
+    res = k4run("--cpp-source", str(ALGS), str(ALGS / "options_pid_read.py"), "--IOSvc.Output=copy.root", cwd=wd)
+    assert res.returncode == 0, res.stdout + res.stderr
+    from k4mlinference.io import Reader
+
+    meta = Reader(str(wd / "copy.root")).get("metadata")[0]
+    assert list(meta.getParameter("CandidatePIDs_2__ParameterNames")) == ["pion", "kaon", "proton"]
+    assert meta.getParameter("CandidatePIDs_2__AlgoName") == "RICH"
+
+
 def test_written_metadata_frame(written):
     import numpy as np
     import uproot

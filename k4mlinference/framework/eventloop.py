@@ -161,13 +161,18 @@ class EventLoop:
         try:
             reader = Reader(self.inputs)
             frames = reader.get("events", self.collection_names or None)
-            if "metadata" in reader.categories:  # what k4FWCore::getParameter reads (the first file's)
-                meta = reader.get("metadata")
-                if len(meta):
-                    self.input_metadata = dict(meta[0].parameters)
         except (KeyError, OSError, ValueError) as exc:  # PodioFileError is an OSError/ValueError kind
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
             raise ConfigurationError(f"IOSvc.Input: {msg}") from exc
+        if "metadata" in reader.categories:  # what k4FWCore::getParameter reads (the first file's)
+            try:
+                meta = reader.get("metadata")
+                if len(meta):
+                    self.input_metadata = dict(meta[0].parameters)
+            except (KeyError, OSError, ValueError) as exc:  # the events are readable: warn, run without it
+                messages.emit(
+                    "IOSvc", messages.WARNING, f"the 'metadata' frame of {self.inputs[0]} is unreadable: {exc}"
+                )
         n_avail = max(len(frames) - self.first_entry, 0)
         n = n_avail if self.evt_max < 0 else min(self.evt_max, n_avail)
         return frames, n
@@ -288,6 +293,8 @@ class EventLoop:
                 t0 = time.perf_counter()
                 for alg in order:  # algorithm hooks (cellID encodings of the readouts they write)
                     self.metadata.update(alg.file_metadata())
+                # the input's metadata goes on, as k4FWCore's MetadataSvc carries it; this run's values win
+                self.metadata = {**self.input_metadata, **self.metadata}
                 if self.metadata:
                     self._write_metadata(writer)
                 writer.finish()
