@@ -21,6 +21,8 @@ import weakref
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from k4mlinference.edm.lifetime import address_of, delete_collections, hand_to_cpp, take_from_python
 from k4mlinference.edm.murmur import collection_id
 
@@ -297,3 +299,22 @@ class Frame:
 
     def __repr__(self) -> str:
         return f"<Frame {len(self._colls)} collections, {len(self.parameters)} parameters>"
+
+
+def parameter_values(key: str, value: Any) -> tuple[str, list]:
+    """A frame parameter as podio stores it: its kind ("int", "float", "double" or "string") and its values
+    as Python ints, floats or strs (Python int -> int, numpy.float32 -> float, float -> double); ("", [])
+    for an empty list. The one rule the writer and the C++ algorithms' metadata store both follow."""
+    vals = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+    if not vals:
+        return "", []
+    first = vals[0]
+    if isinstance(first, (str, bytes)):
+        return "string", [v.decode() if isinstance(v, bytes) else str(v) for v in vals]
+    if isinstance(first, (bool, int, np.integer)):
+        return "int", [int(v) for v in vals]
+    if isinstance(first, np.float32):
+        return "float", [float(v) for v in vals]
+    if isinstance(first, (float, np.floating)):
+        return "double", [float(v) for v in vals]
+    raise TypeError(f"parameter {key!r}: unsupported type {type(first).__name__} (int, float, str or lists)")

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from k4mlinference.edm.frame import parameter_values
 from k4mlinference.framework import algorithm as _alg
 from k4mlinference.framework import messages
 from k4mlinference.framework.component import ConfigurationError
@@ -302,22 +303,16 @@ class Library:
         """Empty the library's metadata store (k4ml/metadata.h), then fill it with `params` (the input
         file's `metadata` frame and the options' putMetadata), what k4FWCore::getParameter reads."""
         self.fn["metadata_clear"]()
+        codes = {"int": b"i", "float": b"f", "double": b"d", "string": b"s"}
         for key, value in params.items():
-            values = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
-            if not values:
+            try:
+                kind, values = parameter_values(key, value)
+            except TypeError:
+                continue  # a type no k4FWCore::getParameter can ask for
+            if not kind:
                 continue
-            first = values[0]
-            if isinstance(first, (str, bytes)):
-                code, texts = b"s", [v.decode() if isinstance(v, bytes) else str(v) for v in values]
-            elif isinstance(first, (bool, int, np.integer)):
-                code, texts = b"i", [str(int(v)) for v in values]
-            elif isinstance(first, np.float32):
-                code, texts = b"f", [repr(float(v)) for v in values]
-            elif isinstance(first, (float, np.floating)):
-                code, texts = b"d", [repr(float(v)) for v in values]
-            else:
-                continue
-            if self.fn["metadata_seed"](key.encode(), code, "\x1f".join(texts).encode(), len(texts)) < 0:
+            texts = [repr(v) if isinstance(v, float) else str(v) for v in values]
+            if self.fn["metadata_seed"](key.encode(), codes[kind], "\x1f".join(texts).encode(), len(texts)) < 0:
                 raise ConfigurationError(f"metadata parameter {key!r}: {self.error()}")
 
     def take_metadata(self) -> dict[str, Any]:

@@ -491,14 +491,8 @@ class EventLoop:
 
 def _cpp_libraries(algorithms: list[Algorithm]) -> list[Any]:
     """The compiled libraries the C++ algorithms of a run come from (each holds a metadata store)."""
-    out: list[Any] = []
-    for alg in algorithms:
-        lib = type(alg).__dict__.get("_library") or next(
-            (k.__dict__["_library"] for k in type(alg).__mro__ if "_library" in k.__dict__), None
-        )
-        if lib is not None and all(lib is not x for x in out):
-            out.append(lib)
-    return out
+    libs = {id(lib): lib for alg in algorithms if (lib := getattr(type(alg), "_library", None)) is not None}
+    return list(libs.values())
 
 
 class _CallbackProgress:

@@ -63,9 +63,6 @@ class IOSvc(Service):
     def set_property(self, key: str, value: Any) -> None:
         super().set_property(self._ALIASES.get(key, key), value)
 
-    def get_property(self, key: str) -> Any:
-        return super().get_property(self._ALIASES.get(key, key))
-
     def __setattr__(self, key: str, value: Any) -> None:
         if key in self._ALIASES:
             self.set_property(key, value)

@@ -13,7 +13,7 @@ way these fail is a mis-wired configuration in a long job, and the message is al
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,7 +148,7 @@ def check_inputs(
     feeds: dict[str, Any],
     nan_policy: str = "raise",
     locate: RowLocator | None = None,
-    optional: list[TensorSpec] = (),  # type: ignore[assignment]
+    optional: Sequence[TensorSpec] = (),
 ) -> None:
     """Check a feed dict against the input specs; raise ModelInputError naming model, input and mismatch.
 

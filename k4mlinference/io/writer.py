@@ -31,8 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from k4mlinference.edm.frame import parameter_values
 from k4mlinference.io.errors import PodioFileError
 from k4mlinference.io.native import cppyy_io
 from k4mlinference.io.typenames import is_url, ntuple_vector_type, root_vector_class
@@ -249,23 +248,11 @@ class Writer:
     @staticmethod
     def _set_parameters(p: Any, params: dict[str, Any]) -> None:
         """Frame parameters -> GP branches (Python int -> int, float -> double, str -> string)."""
+        add = {"int": p.addInt, "float": p.addFloat, "double": p.addDouble, "string": p.addString}
         for key, value in params.items():
-            vals = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
-            if not vals:
-                continue
-            first = vals[0]
-            if isinstance(first, (str, bytes)):
-                p.addString(key, [v.decode() if isinstance(v, bytes) else str(v) for v in vals])
-            elif isinstance(first, (bool, int, np.integer)):
-                p.addInt(key, [int(v) for v in vals])
-            elif isinstance(first, np.float32):
-                p.addFloat(key, [float(v) for v in vals])
-            elif isinstance(first, (float, np.floating)):
-                p.addDouble(key, [float(v) for v in vals])
-            else:
-                raise TypeError(
-                    f"parameter {key!r}: unsupported type {type(first).__name__} (int, float, str or lists)"
-                )
+            kind, vals = parameter_values(key, value)
+            if kind:
+                add[kind](key, vals)
 
     # ---------------------------------------------------------------- finishing
     def finish(self) -> None:

@@ -20,8 +20,8 @@ given; a thread's binding is rebuilt when the set of fed inputs changes, so an o
 stick). ZipMap outputs (`seq(map(int64|string, float))`, sklearn/onnxmltools classifiers) become
 [rows, classes] float32 arrays with the labels in `output_classes` (read from the file with the
 `onnx` package when installed, else from the first call); such models, and models with string
-inputs (numpy str or object arrays), run through `session.run`, since IO binding takes neither. Failures inside the runtime are `ModelRunError`s naming the file
-and the inputs fed.
+inputs (numpy str or object arrays), run through `session.run`, since IO binding takes neither.
+Failures inside the runtime are `ModelRunError`s naming the file and the inputs fed.
 
 Threads: inside a framework the runtime must not start its own pool per session (every process
 would spawn one thread per core per session): intra/inter-op threads come from the options

@@ -149,9 +149,9 @@ class TorchBackend(Backend):
 
     def _split_outputs(self, res: Any) -> dict[str, Any]:
         """The model's return value as {name: tensor}: a tensor is `output`; a tuple/list gives `output_0`,
-        `output_1`...; a dict gives its keys, a NamedTuple its fields; nested tuples/lists/dicts are flattened depth-first, the path
-        joined by '.' (`output_1.0`, `scores.b`), so names are stable from call to call. Names declared by the
-        user or a sidecar replace these, in the same order."""
+        `output_1`...; a dict gives its keys, a NamedTuple its fields; nested tuples/lists/dicts are flattened
+        depth-first, the path joined by '.' (`output_1.0`, `scores.b`), so names are stable from call to call.
+        Names declared by the user or a sidecar replace these, in the same order."""
         flat = _flatten(res, self.name)
         if isinstance(res, dict) or any(k != i for i, k in enumerate(flat)):  # names, not positions
             if not self.outputs_declared:
